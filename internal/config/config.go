@@ -1,0 +1,50 @@
+// Package config reads the ClearML environment (CLEARML__... variables) that
+// configures the Ping SSO provider, and validates it.
+package config
+
+// Provider is the only place the provider's name is written.
+const Provider = "ping"
+
+// Config is the validated Ping SSO configuration.
+type Config struct {
+	AuthorizeURL   string
+	AccessTokenURL string
+	// CodeChallenge turns PKCE on; CodeChallengeMethod is "S256" or "plain".
+	CodeChallenge       bool
+	CodeChallengeMethod string
+	Debug               bool
+	Groups              Groups
+	// Issuer, JWKSURL and UserinfoURL are empty when discovery supplies them.
+	Issuer      string
+	JWKSURL     string
+	UserinfoURL string
+	Scopes      []string
+	Claims      Claims
+	// TokenEndpointAuthMethod is "client_secret_basic", "client_secret_post",
+	// or empty to follow the discovery document.
+	TokenEndpointAuthMethod string
+	// PolicyDir holds operator override policies; empty means none.
+	PolicyDir string
+
+	ClientID     string
+	ClientSecret string
+	// DefaultCompany, when set, lets any new user sign up into that company.
+	DefaultCompany string
+}
+
+// Groups configures group and role sync.
+type Groups struct {
+	Enabled                        bool
+	Claim                          string
+	CaseSensitive                  bool
+	Admins                         []string
+	ProhibitUserSignupIfNotInGroup bool
+	FromDN                         bool
+}
+
+// Claims names the claims an identity is read from.
+type Claims struct {
+	UserID string
+	Email  string
+	Name   string
+}
