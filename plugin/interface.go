@@ -1,0 +1,63 @@
+package plugin
+
+import (
+	"context"
+
+	"github.com/pingauthz/pingauthz/rego"
+)
+
+// Authenticator is what the plugin serves and the host calls. Every method
+// takes a context whose deadline bounds the call.
+type Authenticator interface {
+	// Info describes the provider and its effective configuration.
+	Info(ctx context.Context) (*Info, error)
+	// Begin starts a login: it returns the authorize URL and a sealed,
+	// single-use login state for the caller to keep (in a cookie).
+	Begin(ctx context.Context, req *BeginRequest) (*BeginResponse, error)
+	// Complete finishes a login from the callback's query parameters and the
+	// sealed state; it returns the verified identity.
+	Complete(ctx context.Context, req *CompleteRequest) (*CompleteResponse, error)
+	// SetDirectory replaces the directory the decisions consult.
+	SetDirectory(ctx context.Context, dir *rego.Directory) error
+	// Decide evaluates the decision policy for one login.
+	Decide(ctx context.Context, in *rego.Input) (*rego.Decision, error)
+}
+
+// Info describes a running plugin.
+type Info struct {
+	Provider     string
+	CallbackPath string
+	// Config is the effective configuration with secrets masked.
+	Config map[string]string
+	// PolicyRevision identifies the effective policy set.
+	PolicyRevision string
+}
+
+// BeginRequest asks for an authorize URL.
+type BeginRequest struct {
+	// RedirectURI is the absolute callback URL registered at the provider.
+	RedirectURI string
+	// ReturnTo is the local path to return to after login.
+	ReturnTo string
+}
+
+// BeginResponse carries the authorize URL and the sealed login state.
+type BeginResponse struct {
+	AuthURL     string
+	SealedState string
+}
+
+// CompleteRequest carries the callback of a login.
+type CompleteRequest struct {
+	RedirectURI string
+	SealedState string
+	// Query holds the callback's query parameters (state, code, error,
+	// error_description, iss), first value of each.
+	Query map[string]string
+}
+
+// CompleteResponse is a verified login.
+type CompleteResponse struct {
+	Identity rego.Identity
+	ReturnTo string
+}
