@@ -48,3 +48,17 @@ type Claims struct {
 	Email  string
 	Name   string
 }
+
+// Default returns the configuration every unset variable falls back to. Its
+// required fields are empty.
+func Default() Config {
+	return Config{
+		CodeChallengeMethod: "S256",
+		Groups: Groups{
+			Claim:         "groups",
+			CaseSensitive: true,
+		},
+		Scopes: []string{"openid", "profile", "email"},
+		Claims: Claims{UserID: "sub", Email: "email", Name: "name"},
+	}
+}
