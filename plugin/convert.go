@@ -1,0 +1,176 @@
+package plugin
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	pb "github.com/pingauthz/pingauthz/plugin/proto"
+	"github.com/pingauthz/pingauthz/rego"
+)
+
+// The converters below translate between the Go contract and its protobuf
+// messages. Protobuf does not tell an empty list or map from a missing one:
+// the receiving side always gets nil for an empty list or map. Claims travel
+// as a JSON object and come back as encoding/json decodes them (numbers as
+// float64).
+
+func identityToProto(id *rego.Identity) (*pb.Identity, error) {
+	var claims []byte
+	if len(id.Claims) > 0 {
+		var err error
+		if claims, err = json.Marshal(id.Claims); err != nil {
+			return nil, fmt.Errorf("plugin: encoding the claims of %q: %w", id.Subject, err)
+		}
+	}
+	return &pb.Identity{
+		Issuer:        id.Issuer,
+		Subject:       id.Subject,
+		UserId:        id.UserID,
+		Email:         id.Email,
+		EmailVerified: id.EmailVerified,
+		Name:          id.Name,
+		Groups:        id.Groups,
+		Claims:        claims,
+	}, nil
+}
+
+func identityFromProto(p *pb.Identity) (rego.Identity, error) {
+	if p == nil {
+		return rego.Identity{}, nil
+	}
+	id := rego.Identity{
+		Issuer:        p.GetIssuer(),
+		Subject:       p.GetSubject(),
+		UserID:        p.GetUserId(),
+		Email:         p.GetEmail(),
+		EmailVerified: p.EmailVerified,
+		Name:          p.GetName(),
+		Groups:        p.GetGroups(),
+	}
+	if len(p.GetClaims()) > 0 {
+		if err := decodeClaims(p.GetClaims(), &id.Claims); err != nil {
+			return rego.Identity{}, fmt.Errorf("plugin: decoding the claims of %q: %w", id.Subject, err)
+		}
+	}
+	return id, nil
+}
+
+// decodeClaims decodes a JSON object and rejects anything after it.
+func decodeClaims(data []byte, claims *map[string]any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(claims); err != nil {
+		return err
+	}
+	if *claims == nil {
+		return fmt.Errorf("claims are not a JSON object")
+	}
+	if dec.More() {
+		return fmt.Errorf("trailing data after the claims object")
+	}
+	return nil
+}
+
+func userToProto(u *rego.User) *pb.User {
+	if u == nil {
+		return nil
+	}
+	return &pb.User{Id: u.ID, Company: u.Company, Role: u.Role, Groups: u.Groups}
+}
+
+func userFromProto(p *pb.User) *rego.User {
+	if p == nil {
+		return nil
+	}
+	return &rego.User{ID: p.GetId(), Company: p.GetCompany(), Role: p.GetRole(), Groups: p.GetGroups()}
+}
+
+func inputToProto(in *rego.Input) (*pb.DecideRequest, error) {
+	id, err := identityToProto(&in.Identity)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.DecideRequest{Identity: id, User: userToProto(in.User)}, nil
+}
+
+func inputFromProto(p *pb.DecideRequest) (*rego.Input, error) {
+	id, err := identityFromProto(p.GetIdentity())
+	if err != nil {
+		return nil, err
+	}
+	return &rego.Input{Identity: id, User: userFromProto(p.GetUser())}, nil
+}
+
+func decisionToProto(d *rego.Decision) *pb.Decision {
+	return &pb.Decision{
+		Allow:      d.Allow,
+		Signup:     d.Signup,
+		Company:    d.Company,
+		Role:       d.Role,
+		SyncGroups: d.SyncGroups,
+		Groups:     d.Groups,
+		Reasons:    d.Reasons,
+	}
+}
+
+func decisionFromProto(p *pb.Decision) *rego.Decision {
+	return &rego.Decision{
+		Allow:      p.GetAllow(),
+		Signup:     p.GetSignup(),
+		Company:    p.GetCompany(),
+		Role:       p.Role,
+		SyncGroups: p.GetSyncGroups(),
+		Groups:     p.GetGroups(),
+		Reasons:    p.GetReasons(),
+	}
+}
+
+func directoryToProto(d *rego.Directory) *pb.Directory {
+	p := &pb.Directory{Whitelist: &pb.Whitelist{
+		Emails:  entriesToProto(d.Whitelist.Emails),
+		Domains: entriesToProto(d.Whitelist.Domains),
+	}}
+	if len(d.Companies) > 0 {
+		p.Companies = make(map[string]*pb.Company, len(d.Companies))
+		for id, c := range d.Companies {
+			p.Companies[id] = &pb.Company{Name: c.Name, Groups: c.Groups}
+		}
+	}
+	return p
+}
+
+func directoryFromProto(p *pb.Directory) *rego.Directory {
+	d := &rego.Directory{Whitelist: rego.Whitelist{
+		Emails:  entriesFromProto(p.GetWhitelist().GetEmails()),
+		Domains: entriesFromProto(p.GetWhitelist().GetDomains()),
+	}}
+	if len(p.GetCompanies()) > 0 {
+		d.Companies = make(map[string]rego.Company, len(p.GetCompanies()))
+		for id, c := range p.GetCompanies() {
+			d.Companies[id] = rego.Company{Name: c.GetName(), Groups: c.GetGroups()}
+		}
+	}
+	return d
+}
+
+func entriesToProto(m map[string]rego.WhitelistEntry) map[string]*pb.WhitelistEntry {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]*pb.WhitelistEntry, len(m))
+	for k, e := range m {
+		out[k] = &pb.WhitelistEntry{Company: e.Company, IsAdmin: e.IsAdmin}
+	}
+	return out
+}
+
+func entriesFromProto(m map[string]*pb.WhitelistEntry) map[string]rego.WhitelistEntry {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]rego.WhitelistEntry, len(m))
+	for k, e := range m {
+		out[k] = rego.WhitelistEntry{Company: e.GetCompany(), IsAdmin: e.GetIsAdmin()}
+	}
+	return out
+}

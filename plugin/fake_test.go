@@ -1,0 +1,94 @@
+package plugin
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/pingauthz/pingauthz/rego"
+)
+
+// fake is an Authenticator that records what it was called with and answers
+// what the test set up.
+type fake struct {
+	mu sync.Mutex
+
+	info     *Info
+	begin    *BeginResponse
+	complete *CompleteResponse
+	decision *rego.Decision
+	err      error
+	// block makes every call wait for its context to end.
+	block bool
+
+	gotBegin    *BeginRequest
+	gotComplete *CompleteRequest
+	gotDir      *rego.Directory
+	gotInput    *rego.Input
+	gotDeadline time.Time
+	hadDeadline bool
+}
+
+func (f *fake) enter(ctx context.Context) error {
+	f.mu.Lock()
+	f.gotDeadline, f.hadDeadline = ctx.Deadline()
+	block := f.block
+	f.mu.Unlock()
+	if block {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return f.err
+}
+
+func (f *fake) Info(ctx context.Context) (*Info, error) {
+	if err := f.enter(ctx); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.info, nil
+}
+
+func (f *fake) Begin(ctx context.Context, req *BeginRequest) (*BeginResponse, error) {
+	f.mu.Lock()
+	f.gotBegin = req
+	f.mu.Unlock()
+	if err := f.enter(ctx); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.begin, nil
+}
+
+func (f *fake) Complete(ctx context.Context, req *CompleteRequest) (*CompleteResponse, error) {
+	f.mu.Lock()
+	f.gotComplete = req
+	f.mu.Unlock()
+	if err := f.enter(ctx); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.complete, nil
+}
+
+func (f *fake) SetDirectory(ctx context.Context, dir *rego.Directory) error {
+	f.mu.Lock()
+	f.gotDir = dir
+	f.mu.Unlock()
+	return f.enter(ctx)
+}
+
+func (f *fake) Decide(ctx context.Context, in *rego.Input) (*rego.Decision, error) {
+	f.mu.Lock()
+	f.gotInput = in
+	f.mu.Unlock()
+	if err := f.enter(ctx); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.decision, nil
+}

@@ -1,0 +1,3 @@
+package plugin
+
+//go:generate sh proto/gen.sh

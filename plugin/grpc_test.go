@@ -1,0 +1,399 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/pingauthz/pingauthz/rego"
+)
+
+// connect serves f over an in-process gRPC connection and returns the
+// host-side Authenticator.
+func connect(t testing.TB, f *fake) Authenticator {
+	t.Helper()
+	client, server := goplugin.TestPluginGRPCConn(t, false, map[string]goplugin.Plugin{
+		PluginName: &GRPCPlugin{Impl: f},
+	})
+	t.Cleanup(func() {
+		_ = client.Close()
+		server.Stop()
+	})
+	raw, err := client.Dispense(PluginName)
+	if err != nil {
+		t.Fatalf("Dispense: %v", err)
+	}
+	a, ok := raw.(Authenticator)
+	if !ok {
+		t.Fatalf("dispensed %T, not an Authenticator", raw)
+	}
+	return a
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestInfoRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		info *Info
+		want *Info
+	}{
+		{"full", &Info{
+			Provider:       "ping",
+			CallbackPath:   "/callback_ping",
+			Config:         map[string]string{"client_id": "abc", "client_secret": "****", "scopes": "openid,email"},
+			PolicyRevision: "sha256:0123",
+		}, nil},
+		{"empty", &Info{Config: map[string]string{}}, &Info{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := connect(t, &fake{info: tt.info})
+			got, err := a.Info(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tt.want
+			if want == nil {
+				want = tt.info
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("Info = %+v, want %+v", got, want)
+			}
+		})
+	}
+}
+
+func TestBeginRoundTrip(t *testing.T) {
+	f := &fake{begin: &BeginResponse{AuthURL: "https://auth.example/as/authorize?x=1&y=%20", SealedState: "sealed.v1.abc"}}
+	a := connect(t, f)
+	req := &BeginRequest{RedirectURI: "https://ml.example/callback_ping", ReturnTo: "/projects?a=b"}
+	got, err := a.Begin(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, f.begin) {
+		t.Errorf("Begin = %+v, want %+v", got, f.begin)
+	}
+	if !reflect.DeepEqual(f.gotBegin, req) {
+		t.Errorf("plugin got %+v, want %+v", f.gotBegin, req)
+	}
+}
+
+func TestCompleteRoundTrip(t *testing.T) {
+	claims := map[string]any{
+		"sub":       "8f9c",
+		"p1.region": "NA",
+		"exp":       float64(1700000000),
+		"groups":    []any{"ML Team", "cn=Ops,ou=groups,dc=example,dc=com"},
+		"nested": map[string]any{
+			"list": []any{1.5, "x", true, nil, map[string]any{"deep": []any{}}},
+			"obj":  map[string]any{},
+		},
+		"name": "Zoë ☕",
+	}
+	tests := []struct {
+		name string
+		id   rego.Identity
+		want rego.Identity
+	}{
+		{"verified", rego.Identity{
+			Issuer: "https://auth.pingone.com/env/as", Subject: "8f9c", UserID: "8f9c",
+			Email: "zoe@example.com", EmailVerified: ptr(true), Name: "Zoë ☕",
+			Groups: []string{"ML Team", "Ops"}, Claims: claims,
+		}, rego.Identity{}},
+		{"unverified", rego.Identity{Subject: "s", EmailVerified: ptr(false), Groups: []string{"a"}, Claims: map[string]any{"k": "v"}},
+			rego.Identity{}},
+		{"no email_verified, no groups, no claims",
+			rego.Identity{Subject: "s", Groups: []string{}, Claims: map[string]any{}},
+			rego.Identity{Subject: "s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fake{complete: &CompleteResponse{Identity: tt.id, ReturnTo: "/dashboard"}}
+			a := connect(t, f)
+			req := &CompleteRequest{
+				RedirectURI: "https://ml.example/callback_ping",
+				SealedState: "sealed",
+				Query:       map[string]string{"state": "st", "code": "c0de", "iss": "https://auth.pingone.com/env/as"},
+			}
+			got, err := a.Complete(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := &CompleteResponse{Identity: tt.id, ReturnTo: "/dashboard"}
+			if tt.want.Subject != "" {
+				want.Identity = tt.want
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("Complete =\n%#v\nwant\n%#v", got, want)
+			}
+			if !reflect.DeepEqual(f.gotComplete, req) {
+				t.Errorf("plugin got %+v, want %+v", f.gotComplete, req)
+			}
+		})
+	}
+}
+
+func TestSetDirectoryRoundTrip(t *testing.T) {
+	full := &rego.Directory{
+		Companies: map[string]rego.Company{
+			"c1": {Name: "Acme", Groups: []string{"ML Team", "Ops"}},
+			"c2": {Name: "Empty"},
+		},
+		Whitelist: rego.Whitelist{
+			Emails:  map[string]rego.WhitelistEntry{"boss@acme.com": {Company: "c1", IsAdmin: true}},
+			Domains: map[string]rego.WhitelistEntry{"acme.com": {Company: "c1"}},
+		},
+	}
+	tests := []struct {
+		name      string
+		dir, want *rego.Directory
+	}{
+		{"full", full, full},
+		{"empty", &rego.Directory{Companies: map[string]rego.Company{}}, &rego.Directory{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fake{}
+			a := connect(t, f)
+			if err := a.SetDirectory(context.Background(), tt.dir); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(f.gotDir, tt.want) {
+				t.Errorf("plugin got %#v, want %#v", f.gotDir, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecideRoundTrip(t *testing.T) {
+	identity := rego.Identity{
+		Issuer: "https://pf.example:9031", Subject: "jdoe", UserID: "jdoe", Email: "j@example.com",
+		Name: "J Doe", Groups: []string{"ML Team"},
+		Claims: map[string]any{"memberOf": []any{"cn=ML Team,dc=example"}, "n": map[string]any{"a": 1.0}},
+	}
+	tests := []struct {
+		name     string
+		in       *rego.Input
+		decision *rego.Decision
+	}{
+		{"first login, role kept", &rego.Input{Identity: identity},
+			&rego.Decision{Allow: true, Signup: true, Company: "c1", Reasons: []string{"signup:default_company"}}},
+		{"existing user, admin", &rego.Input{Identity: identity, User: &rego.User{ID: "u1", Company: "c1", Role: "user", Groups: []string{"Ops"}}},
+			&rego.Decision{Allow: true, Company: "c1", Role: ptr("admin"), SyncGroups: true, Groups: []string{"ML Team"},
+				Reasons: []string{"existing_user", "role:admin_group"}}},
+		{"deny", &rego.Input{Identity: rego.Identity{Subject: "x", EmailVerified: ptr(false)}},
+			&rego.Decision{Reasons: []string{"deny:email_not_verified"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fake{decision: tt.decision}
+			a := connect(t, f)
+			got, err := a.Decide(context.Background(), tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.decision) {
+				t.Errorf("Decide = %#v, want %#v", got, tt.decision)
+			}
+			if !reflect.DeepEqual(f.gotInput, tt.in) {
+				t.Errorf("plugin got %#v, want %#v", f.gotInput, tt.in)
+			}
+		})
+	}
+}
+
+// methods calls each method of an Authenticator with a minimal request.
+func methods() map[string]func(context.Context, Authenticator) error {
+	return map[string]func(context.Context, Authenticator) error{
+		"Info":  func(ctx context.Context, a Authenticator) error { _, err := a.Info(ctx); return err },
+		"Begin": func(ctx context.Context, a Authenticator) error { _, err := a.Begin(ctx, &BeginRequest{}); return err },
+		"Complete": func(ctx context.Context, a Authenticator) error {
+			_, err := a.Complete(ctx, &CompleteRequest{})
+			return err
+		},
+		"SetDirectory": func(ctx context.Context, a Authenticator) error { return a.SetDirectory(ctx, &rego.Directory{}) },
+		"Decide":       func(ctx context.Context, a Authenticator) error { _, err := a.Decide(ctx, &rego.Input{}); return err },
+	}
+}
+
+// calls runs every method of a and returns their errors by method name.
+func calls(ctx context.Context, a Authenticator) map[string]error {
+	errs := map[string]error{}
+	for name, call := range methods() {
+		errs[name] = call(ctx, a)
+	}
+	return errs
+}
+
+func TestLoginErrorRoundTrip(t *testing.T) {
+	kinds := []ErrorKind{KindInternal, KindInvalidState, KindProvider, KindVerification, KindUnavailable, KindInvalidInput}
+	for _, kind := range kinds {
+		for _, wrapped := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/wrapped=%v", kind, wrapped), func(t *testing.T) {
+				var sent error = &LoginError{Kind: kind, Message: "the " + kind.String() + " message"}
+				if wrapped {
+					sent = fmt.Errorf("ping: context: %w", sent)
+				}
+				a := connect(t, &fake{err: sent})
+				for method, err := range calls(context.Background(), a) {
+					var le *LoginError
+					if !errors.As(err, &le) {
+						t.Fatalf("%s: error %v (%T) is not a *LoginError", method, err, err)
+					}
+					if le.Kind != kind || le.Message != "the "+kind.String()+" message" {
+						t.Errorf("%s: got %+v, want kind %s", method, le, kind)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestOtherErrorsBecomeInternal(t *testing.T) {
+	a := connect(t, &fake{err: errors.New("rego: evaluation failed")})
+	for method, err := range calls(context.Background(), a) {
+		var le *LoginError
+		if !errors.As(err, &le) || le.Kind != KindInternal || le.Message != "rego: evaluation failed" {
+			t.Errorf("%s: got %v, want an internal LoginError", method, err)
+		}
+	}
+}
+
+func TestDeadlinePropagates(t *testing.T) {
+	for name, call := range methods() {
+		t.Run(name, func(t *testing.T) {
+			f := &fake{block: true}
+			a := connect(t, f)
+			deadline := time.Now().Add(200 * time.Millisecond)
+			ctx, cancel := context.WithDeadline(context.Background(), deadline)
+			defer cancel()
+			err := call(ctx, a)
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("error %v, want one wrapping context.DeadlineExceeded", err)
+			}
+			var le *LoginError
+			if errors.As(err, &le) {
+				t.Errorf("a deadline came back as a LoginError: %v", err)
+			}
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if !f.hadDeadline {
+				t.Fatal("the plugin saw no deadline")
+			}
+			if d := f.gotDeadline.Sub(deadline).Abs(); d > 50*time.Millisecond {
+				t.Errorf("the plugin saw deadline %v, %v away from the host's", f.gotDeadline, d)
+			}
+		})
+	}
+}
+
+func TestCancelPropagates(t *testing.T) {
+	f := &fake{block: true}
+	a := connect(t, f)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	err := methods()["Decide"](ctx, a)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want one wrapping context.Canceled", err)
+	}
+}
+
+func TestPluginContextErrors(t *testing.T) {
+	// The plugin gives up on its own (an internal timeout): the host sees
+	// the context error, not a LoginError.
+	tests := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"deadline", fmt.Errorf("ping: exchange: %w", context.DeadlineExceeded), context.DeadlineExceeded},
+		{"canceled", context.Canceled, context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := connect(t, &fake{err: tt.err})
+			err := methods()["Decide"](context.Background(), a)
+			if !errors.Is(err, tt.want) {
+				t.Errorf("error %v, want one wrapping %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestStatusCodes(t *testing.T) {
+	// Tools that read only the status code see the kind's code.
+	for kind, want := range map[ErrorKind]codes.Code{
+		KindInternal:     codes.Internal,
+		KindInvalidState: codes.FailedPrecondition,
+		KindProvider:     codes.PermissionDenied,
+		KindVerification: codes.Unauthenticated,
+		KindUnavailable:  codes.Unavailable,
+		KindInvalidInput: codes.InvalidArgument,
+		ErrorKind(42):    codes.Internal,
+	} {
+		t.Run(kind.String(), func(t *testing.T) {
+			err := toStatus(&LoginError{Kind: kind, Message: "m"})
+			if got := status.Code(err); got != want {
+				t.Errorf("code %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestTransportErrorIsNotALoginError(t *testing.T) {
+	client, server := goplugin.TestPluginGRPCConn(t, false, map[string]goplugin.Plugin{
+		PluginName: &GRPCPlugin{Impl: &fake{info: &Info{}}},
+	})
+	defer client.Close()
+	raw, err := client.Dispense(PluginName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server.Stop()
+	_, err = raw.(Authenticator).Info(context.Background())
+	var le *LoginError
+	if err == nil || errors.As(err, &le) {
+		t.Fatalf("error %v, want a transport error", err)
+	}
+	if status.Code(err) != codes.Unavailable {
+		t.Errorf("code %v, want Unavailable", status.Code(err))
+	}
+}
+
+func TestNilRequests(t *testing.T) {
+	a := connect(t, &fake{})
+	ctx := context.Background()
+	_, errBegin := a.Begin(ctx, nil)
+	_, errComplete := a.Complete(ctx, nil)
+	_, errDecide := a.Decide(ctx, nil)
+	for name, err := range map[string]error{
+		"Begin": errBegin, "Complete": errComplete, "SetDirectory": a.SetDirectory(ctx, nil), "Decide": errDecide,
+	} {
+		var le *LoginError
+		if !errors.As(err, &le) || le.Kind != KindInvalidInput {
+			t.Errorf("%s(nil): got %v, want an invalid_input LoginError", name, err)
+		}
+	}
+}
+
+func TestNilResponsesAreInternal(t *testing.T) {
+	a := connect(t, &fake{})
+	for name, err := range calls(context.Background(), a) {
+		if name == "SetDirectory" {
+			continue
+		}
+		var le *LoginError
+		if !errors.As(err, &le) || le.Kind != KindInternal {
+			t.Errorf("%s: got %v, want an internal LoginError", name, err)
+		}
+	}
+}
