@@ -45,12 +45,12 @@ func serveInProcess(t *testing.T, f *fake) Authenticator {
 }
 
 func TestLargeDirectoryFits(t *testing.T) {
-	// 100,000 groups of 40-byte names: well over gRPC's 4 MiB default.
+	// 100,000 groups of 60-byte names (6 MB): well over gRPC's 4 MiB default.
 	dir := &rego.Directory{Companies: map[string]rego.Company{}}
 	for c := range 100 {
 		groups := make([]string, 1000)
 		for g := range groups {
-			groups[g] = fmt.Sprintf("company-%03d-group-%05d-padding-padding", c, g)
+			groups[g] = fmt.Sprintf("company-%03d-group-%05d-with-a-long-descriptive-name-padding", c, g)
 		}
 		dir.Companies[fmt.Sprintf("c%03d", c)] = rego.Company{Name: fmt.Sprintf("Company %d", c), Groups: groups}
 	}
