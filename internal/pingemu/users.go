@@ -1,0 +1,165 @@
+package pingemu
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/uuid"
+	"go.yaml.in/yaml/v3"
+)
+
+// subjectNamespace seeds DefaultSubject's name-based UUIDs.
+var subjectNamespace = uuid.MustParse("8c0b3e0e-5d2a-4f4e-9a57-3f0d1c6b2a11")
+
+// DefaultSubject returns the sub given to a user without one: a UUID derived
+// from the username (stable across runs), as PingOne uses UUID subjects.
+func DefaultSubject(username string) string {
+	return uuid.NewSHA1(subjectNamespace, []byte(username)).String()
+}
+
+// reservedClaims are set by the emulator and may not come from User.Claims.
+var reservedClaims = map[string]bool{
+	"iss": true, "sub": true, "aud": true, "exp": true, "iat": true, "nbf": true, "jti": true,
+	"auth_time": true, "nonce": true, "acr": true, "amr": true, "azp": true, "sid": true,
+	"at_hash": true, "c_hash": true, "env": true, "org": true, "p1.region": true,
+}
+
+// usersFile is the optional wrapped form of a users file: {"users": [...]}.
+type usersFile struct {
+	Users []User `json:"users" yaml:"users"`
+}
+
+// LoadUsers reads users from a .json, .yaml or .yml file holding either a list
+// of users or an object with a "users" list. Unknown fields are errors. It
+// does not fill in defaults (Start does).
+func LoadUsers(path string) ([]User, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("pingemu: read users: %w", err)
+	}
+	var users []User
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	case ".json":
+		users, err = decodeUsersJSON(data)
+	case ".yaml", ".yml":
+		users, err = decodeUsersYAML(data)
+	default:
+		return nil, fmt.Errorf("pingemu: users file %s: extension %q: want .json, .yaml or .yml", path, ext)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pingemu: users file %s: %w", path, err)
+	}
+	if err := validateUsers(users); err != nil {
+		return nil, fmt.Errorf("pingemu: users file %s: %w", path, err)
+	}
+	return users, nil
+}
+
+func decodeUsersJSON(data []byte) ([]User, error) {
+	trimmed := bytes.TrimSpace(data)
+	var users []User
+	var target any = &users
+	var wrapped usersFile
+	if len(trimmed) > 0 && trimmed[0] == '{' {
+		target = &wrapped
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(target); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("trailing data after the users")
+	}
+	if target == &wrapped {
+		users = wrapped.Users
+	}
+	return users, nil
+}
+
+func decodeUsersYAML(data []byte) ([]User, error) {
+	var node yaml.Node
+	if err := yaml.Unmarshal(data, &node); err != nil {
+		return nil, err
+	}
+	var users []User
+	var target any = &users
+	var wrapped usersFile
+	if len(node.Content) > 0 && node.Content[0].Kind == yaml.MappingNode {
+		target = &wrapped
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(target); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if target == &wrapped {
+		users = wrapped.Users
+	}
+	return users, nil
+}
+
+// validateUsers checks what Start needs: names, passwords, unique usernames
+// and subjects, no reserved claim names.
+func validateUsers(users []User) error {
+	names := map[string]bool{}
+	subs := map[string]string{}
+	for i, u := range users {
+		if u.Username == "" {
+			return fmt.Errorf("user %d: username is empty", i+1)
+		}
+		if names[u.Username] {
+			return fmt.Errorf("user %q listed twice", u.Username)
+		}
+		names[u.Username] = true
+		if u.Password == "" {
+			return fmt.Errorf("user %q: password is empty", u.Username)
+		}
+		sub := u.Subject
+		if sub == "" {
+			sub = DefaultSubject(u.Username)
+		}
+		if other, dup := subs[sub]; dup {
+			return fmt.Errorf("users %q and %q share the sub %q", other, u.Username, sub)
+		}
+		subs[sub] = u.Username
+		for name := range u.Claims {
+			if reservedClaims[name] {
+				return fmt.Errorf("user %q: claim %q is set by the provider and cannot be given in claims", u.Username, name)
+			}
+			if name == "groups" {
+				return fmt.Errorf("user %q: put groups in the user's groups list, not in claims", u.Username)
+			}
+		}
+		for j, g := range u.Groups {
+			if g == "" {
+				return fmt.Errorf("user %q: group %d is empty", u.Username, j+1)
+			}
+		}
+	}
+	return nil
+}
+
+// addUsers validates and copies users into the server, filling in subjects.
+func (s *Server) addUsers(users []User) error {
+	if err := validateUsers(users); err != nil {
+		return fmt.Errorf("pingemu: Options.Users: %w", err)
+	}
+	for _, u := range users {
+		c := u
+		if c.Subject == "" {
+			c.Subject = DefaultSubject(c.Username)
+		}
+		c.Claims = maps.Clone(u.Claims)
+		c.Groups = append([]string(nil), u.Groups...)
+		s.users[c.Username] = &c
+	}
+	return nil
+}
