@@ -1,0 +1,391 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/pingauthz/pingauthz/plugin"
+	"github.com/pingauthz/pingauthz/rego"
+)
+
+// CallbackPath is where the provider sends the browser back after a login.
+const CallbackPath = "/callback_ping"
+
+const (
+	stateCookieName   = "pingauthz_login"
+	sessionCookieName = "pingauthz_session"
+	// stateCookieMaxAge matches the lifetime of the sealed login state.
+	stateCookieMaxAge = 600
+	// maxCookieValue keeps a cookie under the 4 KiB browsers accept.
+	maxCookieValue = 3800
+	// DefaultSessionTTL is the session lifetime when HandlerConfig leaves it zero.
+	DefaultSessionTTL = 12 * time.Hour
+)
+
+// callbackParams are the query parameters of a callback passed to Complete.
+var callbackParams = []string{"state", "code", "error", "error_description", "iss"}
+
+// HandlerConfig configures NewHandler.
+type HandlerConfig struct {
+	// Auth is the plugin (usually a *Plugin).
+	Auth plugin.Authenticator
+	// Directory is the server's user and session store.
+	Directory Directory
+	// PublicURL is the server's external origin, e.g. http://127.0.0.1:8080,
+	// with no path. The callback URL is PublicURL + CallbackPath. Cookies
+	// are Secure when it is https.
+	PublicURL string
+	// Logger receives failures in detail; nil means no logging.
+	Logger hclog.Logger
+	// SessionTTL is the session lifetime; zero means DefaultSessionTTL.
+	SessionTTL time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// OnDirectoryChange, when set, is called after Apply fails so a policy
+	// directory that may be stale (a company or group removed since the
+	// last push) is pushed again. A login never changes the policy
+	// directory itself: it only creates users and memberships.
+	OnDirectoryChange func(ctx context.Context)
+}
+
+// handler serves the login pages and API.
+type handler struct {
+	cfg           HandlerConfig
+	log           hclog.Logger
+	origin        string
+	redirectURI   string
+	secure        bool
+	sessionCookie string
+	mux           *http.ServeMux
+}
+
+// NewHandler returns the HTTP handler for GET /, GET /login/ping,
+// GET /callback_ping, GET /api/me and POST /logout. It does not serve
+// anything else (other paths answer 404) and does not rate-limit.
+//
+// Logout accepts a POST only when its Origin (or, without one, its Referer)
+// is PublicURL's origin; a request with neither is accepted because the
+// session cookie is SameSite=Lax, so browsers never send it with a
+// cross-site POST.
+func NewHandler(cfg HandlerConfig) (http.Handler, error) {
+	if cfg.Auth == nil {
+		return nil, errors.New("host: HandlerConfig.Auth is nil")
+	}
+	if cfg.Directory == nil {
+		return nil, errors.New("host: HandlerConfig.Directory is nil")
+	}
+	u, err := url.Parse(cfg.PublicURL)
+	if err != nil {
+		return nil, fmt.Errorf("host: HandlerConfig.PublicURL %q: %w", cfg.PublicURL, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("host: HandlerConfig.PublicURL %q must be http(s)://host[:port] with no path, query or fragment", cfg.PublicURL)
+	}
+	if cfg.SessionTTL < 0 {
+		return nil, fmt.Errorf("host: HandlerConfig.SessionTTL %s is negative", cfg.SessionTTL)
+	}
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = DefaultSessionTTL
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	h := &handler{
+		cfg:           cfg,
+		log:           cfg.Logger,
+		origin:        u.Scheme + "://" + u.Host,
+		secure:        u.Scheme == "https",
+		sessionCookie: sessionCookieName,
+	}
+	if h.log == nil {
+		h.log = hclog.NewNullLogger()
+	}
+	h.redirectURI = h.origin + CallbackPath
+	if h.secure {
+		// The __Host- prefix pins the cookie to this exact origin.
+		h.sessionCookie = "__Host-" + sessionCookieName
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", h.home)
+	mux.HandleFunc("GET /login/ping", h.login)
+	mux.HandleFunc("GET "+CallbackPath, h.callback)
+	mux.HandleFunc("GET /api/me", h.me)
+	mux.HandleFunc("POST /logout", h.logout)
+	h.mux = mux
+	return h, nil
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mux.ServeHTTP(w, r)
+}
+
+// login starts a login and redirects the browser to the provider.
+func (h *handler) login(w http.ResponseWriter, r *http.Request) {
+	returnTo := SafeReturnTo(r.URL.Query().Get("return_to"))
+	resp, err := h.cfg.Auth.Begin(r.Context(), &plugin.BeginRequest{
+		RedirectURI: h.redirectURI,
+		ReturnTo:    returnTo,
+	})
+	if err != nil {
+		h.fail(w, "begin", err)
+		return
+	}
+	if !validCookieValue(resp.SealedState) || resp.AuthURL == "" {
+		h.log.Error("begin: plugin returned an unusable login", "state_len", len(resp.SealedState), "auth_url_empty", resp.AuthURL == "")
+		h.renderError(w, http.StatusBadGateway, "Sign-in failed", "The sign-in service answered incorrectly. Please try again later.")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:     stateCookieName,
+		Value:    resp.SealedState,
+		Path:     CallbackPath,
+		MaxAge:   stateCookieMaxAge,
+		HttpOnly: true,
+		Secure:   h.secure,
+		SameSite: http.SameSiteLaxMode,
+	})
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, resp.AuthURL, http.StatusFound)
+}
+
+// callback completes a login, applies the decision and starts a session.
+func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	c, err := r.Cookie(stateCookieName)
+	// The state is single-use: clear it whatever happens next.
+	http.SetCookie(w, &http.Cookie{
+		Name: stateCookieName, Path: CallbackPath, MaxAge: -1,
+		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode,
+	})
+	if err != nil || c.Value == "" {
+		h.log.Info("callback without login state cookie")
+		h.renderError(w, http.StatusBadRequest, "Sign-in failed",
+			"The sign-in has expired or was started in another browser. Please log in again.")
+		return
+	}
+	q := r.URL.Query()
+	params := make(map[string]string, len(callbackParams))
+	for _, k := range callbackParams {
+		if v := q.Get(k); v != "" {
+			params[k] = v
+		}
+	}
+	done, err := h.cfg.Auth.Complete(ctx, &plugin.CompleteRequest{
+		RedirectURI: h.redirectURI,
+		SealedState: c.Value,
+		Query:       params,
+	})
+	if err != nil {
+		h.fail(w, "complete", err)
+		return
+	}
+	id := done.Identity
+	user, err := h.cfg.Directory.FindUser(ctx, id.Issuer, id.UserID)
+	if errors.Is(err, ErrNotFound) {
+		user, err = nil, nil
+	}
+	if err != nil {
+		h.log.Error("callback: find user", "issuer", id.Issuer, "user_id", id.UserID, "error", err)
+		h.renderError(w, http.StatusInternalServerError, "Sign-in failed", "Sign-in could not be completed. Please try again later.")
+		return
+	}
+	d, err := h.cfg.Auth.Decide(ctx, &rego.Input{Identity: id, User: user})
+	if err != nil {
+		h.fail(w, "decide", err)
+		return
+	}
+	if !d.Allow {
+		h.log.Info("login denied", "issuer", id.Issuer, "user_id", id.UserID, "reasons", d.Reasons)
+		h.renderPage(w, http.StatusForbidden, denyTemplate, denyPage{Title: "Access denied", Reasons: reasonsOf(d.Reasons)})
+		return
+	}
+	acct, err := h.cfg.Directory.Apply(ctx, &id, d)
+	if err != nil {
+		h.log.Error("callback: apply decision", "issuer", id.Issuer, "user_id", id.UserID, "reasons", d.Reasons, "error", err)
+		if h.cfg.OnDirectoryChange != nil {
+			h.cfg.OnDirectoryChange(context.WithoutCancel(ctx))
+		}
+		h.renderError(w, http.StatusInternalServerError, "Sign-in failed", "Your account could not be updated. Please try again later.")
+		return
+	}
+	token, err := h.cfg.Directory.CreateSession(ctx, acct.ID, h.cfg.SessionTTL)
+	if err != nil {
+		h.log.Error("callback: create session", "account", acct.ID, "error", err)
+		h.renderError(w, http.StatusInternalServerError, "Sign-in failed", "Sign-in could not be completed. Please try again later.")
+		return
+	}
+	if !validCookieValue(token) {
+		h.log.Error("callback: directory returned a session token unusable as a cookie", "account", acct.ID)
+		_ = h.cfg.Directory.DeleteSession(context.WithoutCancel(ctx), token)
+		h.renderError(w, http.StatusInternalServerError, "Sign-in failed", "Sign-in could not be completed. Please try again later.")
+		return
+	}
+	h.log.Info("login", "account", acct.ID, "signup", d.Signup, "reasons", d.Reasons)
+	http.SetCookie(w, h.sessionCookieFor(token))
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, SafeReturnTo(done.ReturnTo), http.StatusSeeOther)
+}
+
+// sessionCookieFor returns the session cookie carrying token.
+func (h *handler) sessionCookieFor(token string) *http.Cookie {
+	return &http.Cookie{
+		Name:     h.sessionCookie,
+		Value:    token,
+		Path:     "/",
+		MaxAge:   int(h.cfg.SessionTTL / time.Second),
+		Expires:  h.cfg.Now().Add(h.cfg.SessionTTL),
+		HttpOnly: true,
+		Secure:   h.secure,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// account returns the account of the request's session, nil without one.
+func (h *handler) account(r *http.Request) (*Account, error) {
+	c, err := r.Cookie(h.sessionCookie)
+	if err != nil || c.Value == "" {
+		return nil, nil
+	}
+	a, err := h.cfg.Directory.SessionAccount(r.Context(), c.Value)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return a, err
+}
+
+// home shows the signed-in account or a login link.
+func (h *handler) home(w http.ResponseWriter, r *http.Request) {
+	a, err := h.account(r)
+	if err != nil {
+		h.log.Error("home: session lookup", "error", err)
+		h.renderError(w, http.StatusInternalServerError, "Error", "Your session could not be read. Please try again later.")
+		return
+	}
+	title := "pingauthz"
+	if a != nil {
+		title = "Signed in"
+	}
+	h.renderPage(w, http.StatusOK, homeTemplate, homePage{Title: title, Account: a})
+}
+
+// me returns the session's account as JSON.
+func (h *handler) me(w http.ResponseWriter, r *http.Request) {
+	a, err := h.account(r)
+	switch {
+	case err != nil:
+		h.log.Error("api/me: session lookup", "error", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+	case a == nil:
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "not logged in"})
+	default:
+		out := *a
+		if out.Groups == nil {
+			out.Groups = []string{}
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+// logout ends the session and returns to the home page.
+func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
+	if !h.sameOrigin(r) {
+		h.log.Warn("logout: cross-origin request refused", "origin", r.Header.Get("Origin"))
+		h.renderError(w, http.StatusForbidden, "Forbidden", "This request did not come from this site.")
+		return
+	}
+	c, cerr := r.Cookie(h.sessionCookie)
+	http.SetCookie(w, &http.Cookie{
+		Name: h.sessionCookie, Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode,
+	})
+	if cerr == nil && c.Value != "" {
+		if err := h.cfg.Directory.DeleteSession(r.Context(), c.Value); err != nil {
+			h.log.Error("logout: delete session", "error", err)
+			h.renderError(w, http.StatusInternalServerError, "Error", "Logging out failed. Please try again.")
+			return
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// sameOrigin reports whether a state-changing request may proceed: its
+// Sec-Fetch-Site, Origin or Referer, when present, must name this origin.
+func (h *handler) sameOrigin(r *http.Request) bool {
+	if s := r.Header.Get("Sec-Fetch-Site"); s != "" && s != "same-origin" && s != "none" {
+		return false
+	}
+	if o := r.Header.Get("Origin"); o != "" {
+		return o == h.origin
+	}
+	if ref := r.Header.Get("Referer"); ref != "" {
+		u, err := url.Parse(ref)
+		return err == nil && u.Scheme+"://"+u.Host == h.origin
+	}
+	return true
+}
+
+// fail answers a failed plugin call with a page matching the failure and
+// logs the detail. Only LoginError messages reach the page.
+func (h *handler) fail(w http.ResponseWriter, op string, err error) {
+	var le *plugin.LoginError
+	switch {
+	case errors.As(err, &le):
+		h.log.Info("login failed", "op", op, "kind", le.Kind.String(), "message", le.Message)
+		switch le.Kind {
+		case plugin.KindInvalidState, plugin.KindProvider, plugin.KindInvalidInput:
+			h.renderError(w, http.StatusBadRequest, "Sign-in failed", le.Message)
+		case plugin.KindVerification:
+			h.renderError(w, http.StatusBadGateway, "Sign-in failed", le.Message)
+		case plugin.KindUnavailable:
+			h.renderError(w, http.StatusServiceUnavailable, "Sign-in unavailable", le.Message)
+		default:
+			h.renderError(w, http.StatusInternalServerError, "Sign-in failed", "Sign-in failed because of an internal error. Please try again later.")
+		}
+	case errors.Is(err, ErrUnavailable) || status.Code(err) == codes.Unavailable:
+		h.log.Error("sign-in service unavailable", "op", op, "error", err)
+		h.renderError(w, http.StatusServiceUnavailable, "Sign-in unavailable",
+			"The sign-in service is temporarily unavailable. Please try again in a moment.")
+	case errors.Is(err, context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded:
+		h.log.Error("sign-in service timed out", "op", op, "error", err)
+		h.renderError(w, http.StatusGatewayTimeout, "Sign-in unavailable",
+			"The sign-in service did not answer in time. Please try again in a moment.")
+	default:
+		h.log.Error("sign-in service failed", "op", op, "error", err)
+		h.renderError(w, http.StatusBadGateway, "Sign-in failed",
+			"Sign-in failed because of an internal error. Please try again later.")
+	}
+}
+
+// writeJSON writes v as a JSON response that is never cached.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// validCookieValue reports whether v can travel in a cookie unchanged.
+func validCookieValue(v string) bool {
+	if v == "" || len(v) > maxCookieValue {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		b := v[i]
+		if b <= 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' || b == ',' {
+			return false
+		}
+	}
+	return true
+}

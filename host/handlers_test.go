@@ -1,0 +1,585 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/pingauthz/pingauthz/plugin"
+	"github.com/pingauthz/pingauthz/rego"
+)
+
+const testIssuer = "https://auth.pingone.com/env/as"
+
+// testEnv is a handler wired to a fake plugin and a fake directory.
+type testEnv struct {
+	t       *testing.T
+	h       http.Handler
+	auth    *fakeAuth
+	dir     *fakeDirectory
+	public  string
+	changes int
+}
+
+func newTestEnv(t *testing.T, publicURL string) *testEnv {
+	t.Helper()
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	e := &testEnv{t: t, auth: newFakeAuth(), dir: newFakeDirectory(clock), public: publicURL}
+	e.auth.identity = rego.Identity{Issuer: testIssuer, Subject: "s-1", UserID: "s-1", Email: "ada@example.com", Name: "Ada"}
+	admin := "admin"
+	e.auth.decision = rego.Decision{Allow: true, Signup: true, Company: "c1", Role: &admin, SyncGroups: true,
+		Groups: []string{"ML Team", "Ops"}, Reasons: []string{"signup:default_company", "role:admin_group", "groups:synced"}}
+	h, err := NewHandler(HandlerConfig{
+		Auth: e.auth, Directory: e.dir, PublicURL: publicURL, SessionTTL: time.Hour, Now: clock,
+		OnDirectoryChange: func(context.Context) { e.changes++ },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.h = h
+	return e
+}
+
+// do serves one request and returns the response.
+func (e *testEnv) do(method, target string, hdr http.Header, cookies ...*http.Cookie) *http.Response {
+	e.t.Helper()
+	r := httptest.NewRequest(method, target, nil)
+	for k, v := range hdr {
+		r.Header[k] = v
+	}
+	for _, c := range cookies {
+		if c != nil {
+			r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		}
+	}
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	return w.Result()
+}
+
+// begin runs /login/ping and returns the state cookie and state parameter.
+func (e *testEnv) begin(returnTo string) (*http.Cookie, string) {
+	e.t.Helper()
+	target := "/login/ping"
+	if returnTo != "" {
+		target += "?return_to=" + url.QueryEscape(returnTo)
+	}
+	resp := e.do("GET", target, nil)
+	if resp.StatusCode != http.StatusFound {
+		e.t.Fatalf("login: status %d", resp.StatusCode)
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return cookieNamed(resp, stateCookieName), loc.Query().Get("state")
+}
+
+// signIn runs a whole login and returns the callback's response.
+func (e *testEnv) signIn(returnTo string) *http.Response {
+	e.t.Helper()
+	c, state := e.begin(returnTo)
+	return e.do("GET", CallbackPath+"?code=abc&state="+state, nil, c)
+}
+
+func cookieNamed(resp *http.Response, name string) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func body(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// byID finds the element with the given id in an HTML page.
+func byID(t *testing.T, page, id string) *html.Node {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range doc.Descendants() {
+		for _, a := range n.Attr {
+			if a.Key == "id" && a.Val == id {
+				return n
+			}
+		}
+	}
+	return nil
+}
+
+// textOf returns the text under n.
+func textOf(n *html.Node) string {
+	if n == nil {
+		return ""
+	}
+	var b strings.Builder
+	for d := range n.Descendants() {
+		if d.Type == html.TextNode {
+			b.WriteString(d.Data)
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// items returns the text of each <li> under n.
+func items(n *html.Node) []string {
+	var out []string
+	if n == nil {
+		return out
+	}
+	for d := range n.Descendants() {
+		if d.Type == html.ElementNode && d.Data == "li" {
+			out = append(out, textOf(d))
+		}
+	}
+	return out
+}
+
+func TestNewHandlerRejectsBadConfig(t *testing.T) {
+	ok := HandlerConfig{Auth: newFakeAuth(), Directory: newFakeDirectory(time.Now), PublicURL: "http://127.0.0.1:8080"}
+	tests := []struct {
+		name   string
+		change func(*HandlerConfig)
+		want   string
+	}{
+		{"no auth", func(c *HandlerConfig) { c.Auth = nil }, "Auth"},
+		{"no directory", func(c *HandlerConfig) { c.Directory = nil }, "Directory"},
+		{"relative url", func(c *HandlerConfig) { c.PublicURL = "127.0.0.1:8080" }, "PublicURL"},
+		{"path", func(c *HandlerConfig) { c.PublicURL = "http://h/app" }, "PublicURL"},
+		{"ftp", func(c *HandlerConfig) { c.PublicURL = "ftp://h" }, "PublicURL"},
+		{"negative ttl", func(c *HandlerConfig) { c.SessionTTL = -time.Second }, "SessionTTL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := ok
+			tt.change(&c)
+			_, err := NewHandler(c)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want one naming %s", err, tt.want)
+			}
+		})
+	}
+	if _, err := NewHandler(ok); err != nil {
+		t.Fatalf("valid config: %v", err)
+	}
+}
+
+func TestLoginRedirectAndStateCookie(t *testing.T) {
+	for _, tt := range []struct {
+		public string
+		secure bool
+	}{
+		{"http://127.0.0.1:8080", false},
+		{"https://ml.example.com", true},
+	} {
+		t.Run(tt.public, func(t *testing.T) {
+			e := newTestEnv(t, tt.public)
+			resp := e.do("GET", "/login/ping?return_to=%2Fprojects%3Fx%3D1", nil)
+			if resp.StatusCode != http.StatusFound {
+				t.Fatalf("status %d, want 302", resp.StatusCode)
+			}
+			if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "https://idp.example.com/as/authorize?") {
+				t.Fatalf("Location %q", loc)
+			}
+			if got := e.auth.begins[0]; got.RedirectURI != tt.public+"/callback_ping" || got.ReturnTo != "/projects?x=1" {
+				t.Fatalf("Begin got %+v", got)
+			}
+			c := cookieNamed(resp, stateCookieName)
+			if c == nil {
+				t.Fatal("no state cookie")
+			}
+			if c.Path != "/callback_ping" || c.MaxAge != 600 || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure != tt.secure {
+				t.Fatalf("state cookie %+v (raw %q)", c, resp.Header.Get("Set-Cookie"))
+			}
+			if c.Value != "sealed-st1" {
+				t.Fatalf("state cookie value %q", c.Value)
+			}
+		})
+	}
+}
+
+func TestSafeReturnTo(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"/ok", "/ok"},
+		{"/projects/1?tab=x#y", "/projects/1?tab=x#y"},
+		{"/", "/"},
+		{"", "/"},
+		{"//evil.com", "/"},
+		{"/\\evil.com", "/"},
+		{"https://evil.com", "/"},
+		{"javascript:alert(1)", "/"},
+		{"%2F%2Fevil", "/"},
+		{"evil.com/x", "/"},
+		{"/\t/evil.com", "/"},
+		{"/a\nb", "/"},
+		{"/ok\x00", "/"},
+		{"/\xff", "/"},
+		{"/" + strings.Repeat("a", maxReturnTo), "/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := SafeReturnTo(tt.in); got != tt.want {
+				t.Fatalf("SafeReturnTo(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoginSanitizesReturnTo(t *testing.T) {
+	tests := []struct{ rawQuery, want string }{
+		{"return_to=/ok", "/ok"},
+		{"return_to=//evil.com", "/"},
+		{"return_to=/%5Cevil.com", "/"},
+		{"return_to=https://evil.com", "/"},
+		{"return_to=javascript:alert(1)", "/"},
+		{"return_to=%2F%2Fevil", "/"},
+		{"return_to=", "/"},
+		{"", "/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.rawQuery, func(t *testing.T) {
+			e := newTestEnv(t, "http://127.0.0.1:8080")
+			resp := e.do("GET", "/login/ping?"+tt.rawQuery, nil)
+			if resp.StatusCode != http.StatusFound {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			if got := e.auth.begins[0].ReturnTo; got != tt.want {
+				t.Fatalf("ReturnTo = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCallbackWithoutCookie(t *testing.T) {
+	e := newTestEnv(t, "http://127.0.0.1:8080")
+	_, state := e.begin("/x")
+	resp := e.do("GET", CallbackPath+"?code=abc&state="+state, nil)
+	page := body(t, resp)
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("status %d, want 400", resp.StatusCode)
+	}
+	if !strings.Contains(textOf(byID(t, page, "error")), "expired") {
+		t.Fatalf("page lacks the message: %s", page)
+	}
+	if len(e.auth.completes) != 0 {
+		t.Fatal("Complete was called without a state")
+	}
+	if w, u, s := e.dir.counts(); w != 0 || u != 0 || s != 0 {
+		t.Fatalf("directory changed: writes %d users %d sessions %d", w, u, s)
+	}
+}
+
+func TestCallbackFailures(t *testing.T) {
+	tests := []struct {
+		name     string
+		err      error
+		status   int
+		wantText string
+	}{
+		{"invalid state", &plugin.LoginError{Kind: plugin.KindInvalidState, Message: "the login has expired"}, 400, "the login has expired"},
+		{"provider error", &plugin.LoginError{Kind: plugin.KindProvider, Message: "the identity provider refused: access_denied"}, 400, "access_denied"},
+		{"invalid input", &plugin.LoginError{Kind: plugin.KindInvalidInput, Message: "the callback has no code"}, 400, "no code"},
+		{"verification", &plugin.LoginError{Kind: plugin.KindVerification, Message: "the ID token could not be verified"}, 502, "could not be verified"},
+		{"provider unreachable", &plugin.LoginError{Kind: plugin.KindUnavailable, Message: "the identity provider did not answer"}, 503, "did not answer"},
+		{"login internal", &plugin.LoginError{Kind: plugin.KindInternal, Message: "db at 10.0.0.1 failed"}, 500, "internal error"},
+		{"plugin down", &UnavailableError{Err: errors.New("process exited")}, 503, "temporarily unavailable"},
+		{"grpc unavailable", status.Error(codes.Unavailable, "connection refused"), 503, "temporarily unavailable"},
+		{"timeout", context.DeadlineExceeded, 504, "did not answer in time"},
+		{"other", errors.New("client_secret=hunter2 rejected"), 502, "internal error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEnv(t, "http://127.0.0.1:8080")
+			c, state := e.begin("/x")
+			e.auth.completeErr = tt.err
+			resp := e.do("GET", CallbackPath+"?code=abc&state="+state, nil, c)
+			page := body(t, resp)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			msg := textOf(byID(t, page, "error"))
+			if !strings.Contains(msg, tt.wantText) {
+				t.Fatalf("#error = %q, want %q", msg, tt.wantText)
+			}
+			for _, secret := range []string{"hunter2", "10.0.0.1", "connection refused", "abc"} {
+				if strings.Contains(page, secret) {
+					t.Fatalf("page shows %q: %s", secret, page)
+				}
+			}
+			if sc := cookieNamed(resp, stateCookieName); sc == nil || sc.MaxAge >= 0 {
+				t.Fatalf("state cookie not cleared: %+v", sc)
+			}
+			if w, _, _ := e.dir.counts(); w != 0 {
+				t.Fatalf("directory written %d times", w)
+			}
+		})
+	}
+}
+
+func TestCallbackReplayedState(t *testing.T) {
+	e := newTestEnv(t, "http://127.0.0.1:8080")
+	c, state := e.begin("/x")
+	if resp := e.do("GET", CallbackPath+"?code=abc&state="+state, nil, c); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("first callback: status %d", resp.StatusCode)
+	}
+	resp := e.do("GET", CallbackPath+"?code=abc&state="+state, nil, c)
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("replay: status %d, want 400", resp.StatusCode)
+	}
+	if got := e.auth.completes[1].Query; got["code"] != "abc" || got["state"] != state {
+		t.Fatalf("Complete query %v", got)
+	}
+}
+
+func TestCallbackDeny(t *testing.T) {
+	e := newTestEnv(t, "http://127.0.0.1:8080")
+	e.auth.decision = rego.Decision{Allow: false, Reasons: []string{"deny:email_not_verified", "deny:custom_rule"}}
+	resp := e.signIn("/x")
+	page := body(t, resp)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("status %d, want 403", resp.StatusCode)
+	}
+	got := items(byID(t, page, "reasons"))
+	want := []string{
+		"deny:email_not_verified: Your email address is not verified at the identity provider.",
+		"deny:custom_rule",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("reasons %q, want %q", got, want)
+	}
+	if cookieNamed(resp, sessionCookieName) != nil {
+		t.Fatal("a deny set a session cookie")
+	}
+	if w, u, s := e.dir.counts(); w != 0 || u != 0 || s != 0 {
+		t.Fatalf("directory changed: writes %d users %d sessions %d", w, u, s)
+	}
+}
+
+func TestCallbackAllowStartsSession(t *testing.T) {
+	for _, tt := range []struct {
+		public, cookie string
+		secure         bool
+	}{
+		{"http://127.0.0.1:8080", sessionCookieName, false},
+		{"https://ml.example.com", "__Host-" + sessionCookieName, true},
+	} {
+		t.Run(tt.public, func(t *testing.T) {
+			e := newTestEnv(t, tt.public)
+			resp := e.signIn("/projects/7")
+			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/projects/7" {
+				t.Fatalf("status %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			sc := cookieNamed(resp, tt.cookie)
+			if sc == nil || !sc.HttpOnly || sc.SameSite != http.SameSiteLaxMode || sc.Path != "/" ||
+				sc.Secure != tt.secure || sc.MaxAge != 3600 {
+				t.Fatalf("session cookie %+v", sc)
+			}
+			in := e.auth.inputs[0]
+			if in.User != nil || in.Identity.UserID != "s-1" {
+				t.Fatalf("Decide input %+v", in)
+			}
+
+			me := e.do("GET", "/api/me", nil, sc)
+			if me.StatusCode != http.StatusOK || me.Header.Get("Content-Type") != "application/json" {
+				t.Fatalf("/api/me status %d type %q", me.StatusCode, me.Header.Get("Content-Type"))
+			}
+			var got map[string]any
+			if err := json.NewDecoder(me.Body).Decode(&got); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]any{"id": "u-s-1", "email": "ada@example.com", "name": "Ada", "company": "c1",
+				"role": "admin", "groups": []any{"ML Team", "Ops"}}
+			gotJSON, _ := json.Marshal(got)
+			wantJSON, _ := json.Marshal(want)
+			if string(gotJSON) != string(wantJSON) {
+				t.Fatalf("/api/me = %s, want %s", gotJSON, wantJSON)
+			}
+
+			home := body(t, e.do("GET", "/", nil, sc))
+			if r := textOf(byID(t, home, "role")); r != "admin" {
+				t.Fatalf("#role = %q", r)
+			}
+			if g := items(byID(t, home, "groups")); !slices.Equal(g, []string{"ML Team", "Ops"}) {
+				t.Fatalf("#groups = %q", g)
+			}
+			if textOf(byID(t, home, "email")) != "ada@example.com" || textOf(byID(t, home, "company")) != "c1" {
+				t.Fatalf("home page: %s", home)
+			}
+		})
+	}
+}
+
+func TestCallbackExistingUser(t *testing.T) {
+	e := newTestEnv(t, "http://127.0.0.1:8080")
+	e.dir.addUser(testIssuer, "s-1", Account{ID: "u9", Email: "ada@example.com", Company: "c1", Role: "user", Groups: []string{"Old"}})
+	e.auth.decision = rego.Decision{Allow: true, Company: "c1", Reasons: []string{"login:existing_user"}}
+	if resp := e.signIn(""); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+		t.Fatalf("status %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	u := e.auth.inputs[0].User
+	if u == nil || u.ID != "u9" || u.Role != "user" || !slices.Equal(u.Groups, []string{"Old"}) {
+		t.Fatalf("Decide got user %+v", u)
+	}
+}
+
+func TestCallbackApplyErrorStartsNoSession(t *testing.T) {
+	e := newTestEnv(t, "http://127.0.0.1:8080")
+	e.dir.applyErr = errors.New("UNIQUE constraint failed: users.email")
+	resp := e.signIn("/x")
+	page := body(t, resp)
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("status %d, want 500", resp.StatusCode)
+	}
+	if strings.Contains(page, "UNIQUE") {
+		t.Fatalf("page shows internal detail: %s", page)
+	}
+	if cookieNamed(resp, sessionCookieName) != nil {
+		t.Fatal("session cookie set after a failed Apply")
+	}
+	if _, u, s := e.dir.counts(); u != 0 || s != 0 {
+		t.Fatalf("users %d sessions %d", u, s)
+	}
+	if e.changes != 1 {
+		t.Fatalf("OnDirectoryChange called %d times, want 1", e.changes)
+	}
+}
+
+func TestCallbackDecideAndLookupFailures(t *testing.T) {
+	t.Run("decide down", func(t *testing.T) {
+		e := newTestEnv(t, "http://127.0.0.1:8080")
+		e.auth.decideErr = &UnavailableError{RetryAfter: time.Second}
+		if resp := e.signIn("/"); resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("status %d, want 503", resp.StatusCode)
+		}
+		if w, _, _ := e.dir.counts(); w != 0 {
+			t.Fatal("directory written")
+		}
+	})
+	t.Run("find user fails", func(t *testing.T) {
+		e := newTestEnv(t, "http://127.0.0.1:8080")
+		e.dir.findErr = errors.New("disk I/O error")
+		resp := e.signIn("/")
+		if resp.StatusCode != http.StatusInternalServerError || strings.Contains(body(t, resp), "disk") {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		if len(e.auth.inputs) != 0 {
+			t.Fatal("Decide called after a failed lookup")
+		}
+	})
+}
+
+func TestBeginFailures(t *testing.T) {
+	e := newTestEnv(t, "http://127.0.0.1:8080")
+	e.auth.beginErr = &UnavailableError{RetryAfter: time.Second}
+	resp := e.do("GET", "/login/ping", nil)
+	if resp.StatusCode != http.StatusServiceUnavailable || cookieNamed(resp, stateCookieName) != nil {
+		t.Fatalf("status %d cookies %v", resp.StatusCode, resp.Cookies())
+	}
+}
+
+func TestMeWithoutSession(t *testing.T) {
+	e := newTestEnv(t, "http://127.0.0.1:8080")
+	for _, c := range []*http.Cookie{nil, {Name: sessionCookieName, Value: "nope"}} {
+		resp := e.do("GET", "/api/me", nil, c)
+		var got map[string]string
+		if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusUnauthorized || got["error"] == "" {
+			t.Fatalf("status %d body %v", resp.StatusCode, got)
+		}
+	}
+}
+
+func TestHomeSignedOut(t *testing.T) {
+	e := newTestEnv(t, "http://127.0.0.1:8080")
+	resp := e.do("GET", "/", nil)
+	page := body(t, resp)
+	if resp.StatusCode != http.StatusOK || byID(t, page, "role") != nil {
+		t.Fatalf("status %d page %s", resp.StatusCode, page)
+	}
+	link := byID(t, page, "login")
+	if link == nil || textOf(link) != "Log in with Ping" {
+		t.Fatalf("no login link: %s", page)
+	}
+	if resp := e.do("GET", "/nope", nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("/nope: status %d", resp.StatusCode)
+	}
+}
+
+func TestLogout(t *testing.T) {
+	tests := []struct {
+		name    string
+		hdr     http.Header
+		allowed bool
+	}{
+		{"same origin", http.Header{"Origin": {"http://127.0.0.1:8080"}}, true},
+		{"same-origin referer", http.Header{"Referer": {"http://127.0.0.1:8080/"}}, true},
+		{"no origin headers", nil, true},
+		{"cross origin", http.Header{"Origin": {"https://evil.example"}}, false},
+		{"cross referer", http.Header{"Referer": {"https://evil.example/page"}}, false},
+		{"null origin", http.Header{"Origin": {"null"}}, false},
+		{"cross-site fetch", http.Header{"Sec-Fetch-Site": {"cross-site"}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEnv(t, "http://127.0.0.1:8080")
+			sc := cookieNamed(e.signIn("/"), sessionCookieName)
+			resp := e.do("POST", "/logout", tt.hdr, sc)
+			me := e.do("GET", "/api/me", nil, sc)
+			if !tt.allowed {
+				if resp.StatusCode != http.StatusForbidden || me.StatusCode != http.StatusOK {
+					t.Fatalf("logout status %d, /api/me %d; want 403 and a live session", resp.StatusCode, me.StatusCode)
+				}
+				return
+			}
+			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+				t.Fatalf("status %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			if c := cookieNamed(resp, sessionCookieName); c == nil || c.MaxAge >= 0 {
+				t.Fatalf("session cookie not expired: %+v", c)
+			}
+			if me.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("/api/me after logout: %d", me.StatusCode)
+			}
+		})
+	}
+	e := newTestEnv(t, "http://127.0.0.1:8080")
+	if resp := e.do("GET", "/logout", nil); resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("GET /logout: status %d", resp.StatusCode)
+	}
+}
+
+func TestCallbackDropsUnsafeReturnTo(t *testing.T) {
+	// A plugin that hands back an unsafe return path is not trusted either.
+	e := newTestEnv(t, "http://127.0.0.1:8080")
+	c, state := e.begin("/ok")
+	e.auth.pending[c.Value] = [2]string{state, "//evil.com"}
+	resp := e.do("GET", CallbackPath+"?code=abc&state="+state, nil, c)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+		t.Fatalf("status %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}

@@ -1,0 +1,153 @@
+package host
+
+import (
+	"bytes"
+	"html/template"
+	"net/http"
+	"strings"
+)
+
+// pageCSP forbids scripts, frames and foreign form targets on every page.
+const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// pageTemplates holds the HTML pages. Every value is escaped by
+// html/template; no page receives a secret, a code or a token.
+var pageTemplates = template.Must(template.New("layout").Parse(`{{define "layout"}}<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>
+body { font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem; color: #222; }
+dt { font-weight: 600; } dd { margin: 0 0 .5rem 0; }
+.error { color: #a00; } code { background: #f3f3f3; padding: 0 .2rem; }
+</style>
+</head>
+<body>
+<h1>{{.Title}}</h1>
+{{template "content" .}}
+</body>
+</html>{{end}}
+
+{{define "home"}}{{template "layout" .}}{{end}}
+{{define "deny"}}{{template "layout" .}}{{end}}
+{{define "error"}}{{template "layout" .}}{{end}}
+`))
+
+var (
+	homeTemplate = mustContent("home", `{{define "content"}}{{with .Account}}
+<p>You are signed in.</p>
+<dl id="account">
+<dt>Email</dt><dd id="email">{{.Email}}</dd>
+<dt>Name</dt><dd id="name">{{.Name}}</dd>
+<dt>Company</dt><dd id="company">{{.Company}}</dd>
+<dt>Role</dt><dd id="role">{{.Role}}</dd>
+<dt>Groups</dt><dd><ul id="groups">{{range .Groups}}<li>{{.}}</li>{{end}}</ul></dd>
+</dl>
+<form id="logout" method="post" action="/logout"><button type="submit">Log out</button></form>
+{{else}}
+<p>You are not signed in.</p>
+<p><a id="login" href="/login/ping">Log in with Ping</a></p>
+{{end}}{{end}}`)
+
+	denyTemplate = mustContent("deny", `{{define "content"}}
+<p class="error" id="error">Your sign-in was not allowed.</p>
+<ul id="reasons">{{range .Reasons}}<li data-code="{{.Code}}"><code>{{.Code}}</code>{{with .Text}}: {{.}}{{end}}</li>{{end}}</ul>
+<p>Ask an administrator if you think this is wrong. <a href="/">Home</a></p>
+{{end}}`)
+
+	errorTemplate = mustContent("error", `{{define "content"}}
+<p class="error" id="error">{{.Message}}</p>
+<p><a href="/login/ping">Try again</a> &middot; <a href="/">Home</a></p>
+{{end}}`)
+)
+
+// mustContent clones the layout and adds the page's content block.
+func mustContent(name, content string) *template.Template {
+	return template.Must(template.Must(pageTemplates.Clone()).Parse(content)).Lookup(name)
+}
+
+// homePage is the data of the home page; Account is nil when signed out.
+type homePage struct {
+	Title   string
+	Account *Account
+}
+
+// reason is one reason code of a deny with its human sentence, if known.
+type reason struct {
+	Code string
+	Text string
+}
+
+type denyPage struct {
+	Title   string
+	Reasons []reason
+}
+
+type errorPage struct {
+	Title   string
+	Message string
+}
+
+// reasonTexts explains the reason codes of the default policies. A code not
+// listed is shown without a sentence.
+var reasonTexts = map[string]string{
+	"deny:not_whitelisted":    "your email address and its domain are not on the sign-up list.",
+	"deny:email_not_verified": "your email address is not verified at the identity provider.",
+	"deny:unknown_company":    "the company you would join does not exist.",
+	"deny:not_in_group":       "sign-up requires membership in a group that exists in the company.",
+	"deny:invalid_user":       "your existing account has no company.",
+	"login:existing_user":     "you already have an account.",
+	"signup:default_company":  "new users join the default company.",
+	"signup:whitelist_email":  "your email address is on the sign-up list.",
+	"signup:whitelist_domain": "your email domain is on the sign-up list.",
+	"role:admin_group":        "you are a member of an administrator group.",
+	"role:not_in_admin_group": "you are not a member of an administrator group.",
+	"role:whitelist_admin":    "the sign-up list makes you an administrator.",
+	"role:new_user":           "new users get the user role.",
+	"role:unchanged":          "your role stays as it is.",
+	"groups:synced":           "your groups were synchronized.",
+	"groups:disabled":         "group synchronization is off.",
+}
+
+// reasonsOf pairs every code with its sentence.
+func reasonsOf(codes []string) []reason {
+	out := make([]reason, 0, len(codes))
+	for _, c := range codes {
+		text := reasonTexts[c]
+		if text != "" {
+			text = strings.ToUpper(text[:1]) + text[1:]
+		}
+		out = append(out, reason{Code: c, Text: text})
+	}
+	return out
+}
+
+// renderPage writes a page with the security headers every page carries. A
+// template failure becomes a plain 500 so no half page is sent.
+func (h *handler) renderPage(w http.ResponseWriter, status int, t *template.Template, data any) {
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, data); err != nil {
+		h.log.Error("render page", "page", t.Name(), "error", err)
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString("Internal error\n")
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	} else {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	}
+	hdr := w.Header()
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("X-Frame-Options", "DENY")
+	hdr.Set("Referrer-Policy", "same-origin")
+	hdr.Set("Content-Security-Policy", pageCSP)
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// renderError writes the error page with a message safe for the user.
+func (h *handler) renderError(w http.ResponseWriter, status int, title, message string) {
+	h.renderPage(w, status, errorTemplate, errorPage{Title: title, Message: message})
+}
