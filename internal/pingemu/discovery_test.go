@@ -82,11 +82,11 @@ func TestDiscovery(t *testing.T) {
 				}
 			}
 			want := map[string]any{
-				"response_types_supported":              []any{"code"},
-				"subject_types_supported":               []any{"public"},
-				"code_challenge_methods_supported":      []any{"plain", "S256"},
-				"token_endpoint_auth_methods_supported": tc.methods,
-				"id_token_signing_alg_values_supported": tc.algs,
+				"response_types_supported":                       []any{"code"},
+				"subject_types_supported":                        []any{"public"},
+				"code_challenge_methods_supported":               []any{"plain", "S256"},
+				"token_endpoint_auth_methods_supported":          tc.methods,
+				"id_token_signing_alg_values_supported":          tc.algs,
 				"authorization_response_iss_parameter_supported": true,
 			}
 			for k, v := range want {
