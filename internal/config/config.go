@@ -1,5 +1,13 @@
 // Package config reads the ClearML environment (CLEARML__... variables) that
 // configures the Ping SSO provider, and validates it.
+//
+// Keys live under CLEARML__services__login__sso__oauth_client__ping__ and,
+// for client_id, client_secret and default_company, under
+// CLEARML__secure__login__sso__oauth_client__ping__. Values are parsed as
+// the HOCON subset ParseValue describes. Load reports every problem at once,
+// each naming its variable, and warns about unknown or misplaced keys. The
+// client secret never appears in a message or in Summary. The package does
+// not read configuration files.
 package config
 
 // Provider is the only place the provider's name is written.
