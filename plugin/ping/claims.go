@@ -1,0 +1,233 @@
+package ping
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/pingauthz/pingauthz/internal/config"
+	"github.com/pingauthz/pingauthz/rego"
+)
+
+// ExtractIdentity builds the identity of a login from verified claims, as
+// configured by cfg.Claims and cfg.Groups. A claim name is looked up as a
+// literal key first (so "p1.region" or a URI works), then, when it starts
+// with "/", as a JSON pointer (RFC 6901). Group errors fail the login only
+// when groups are enabled; otherwise groups are best effort. It does not
+// check signatures or change the subject's case.
+func ExtractIdentity(cfg config.Config, issuer, subject string, claims map[string]any) (*rego.Identity, error) {
+	def := config.Default()
+	userIDClaim := firstNonEmpty(cfg.Claims.UserID, def.Claims.UserID)
+	emailClaim := firstNonEmpty(cfg.Claims.Email, def.Claims.Email)
+	nameClaim := firstNonEmpty(cfg.Claims.Name, def.Claims.Name)
+	groupsClaim := firstNonEmpty(cfg.Groups.Claim, def.Groups.Claim)
+
+	id := &rego.Identity{Issuer: issuer, Subject: subject, Groups: []string{}, Claims: claims}
+	if id.Claims == nil {
+		id.Claims = map[string]any{}
+	}
+	userID, ok, err := stringClaim(claims, userIDClaim)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || userID == "" {
+		return nil, &ClaimError{Claim: userIDClaim, Reason: "is missing; it holds the user id (" + EnvName("claims__user_id") + ")"}
+	}
+	id.UserID = userID
+	if id.Email, _, err = stringClaim(claims, emailClaim); err != nil {
+		return nil, err
+	}
+	if id.EmailVerified, err = boolClaim(claims, "email_verified"); err != nil {
+		return nil, err
+	}
+	if id.Name, err = displayName(claims, nameClaim, id.Email); err != nil {
+		return nil, err
+	}
+	groups, err := extractGroups(claims, groupsClaim, cfg.Groups.FromDN)
+	if err != nil && cfg.Groups.Enabled {
+		return nil, err
+	}
+	if err == nil {
+		id.Groups = groups
+	}
+	return id, nil
+}
+
+// lookupClaim finds a claim by literal name, then by JSON pointer.
+func lookupClaim(claims map[string]any, name string) (any, bool) {
+	if v, ok := claims[name]; ok {
+		return v, true
+	}
+	if strings.HasPrefix(name, "/") {
+		return jsonPointer(claims, name)
+	}
+	return nil, false
+}
+
+// jsonPointer resolves an RFC 6901 pointer ("/a/b~1c/0") in decoded JSON.
+func jsonPointer(doc any, ptr string) (any, bool) {
+	if ptr == "" {
+		return doc, true
+	}
+	cur := doc
+	for _, tok := range strings.Split(ptr[1:], "/") {
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		switch c := cur.(type) {
+		case map[string]any:
+			v, ok := c[tok]
+			if !ok {
+				return nil, false
+			}
+			cur = v
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(c) || (len(tok) > 1 && tok[0] == '0') || tok[0] == '+' {
+				return nil, false
+			}
+			cur = c[i]
+		default:
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// stringClaim returns a string claim; absent or null is ("", false, nil).
+func stringClaim(claims map[string]any, name string) (string, bool, error) {
+	v, ok := lookupClaim(claims, name)
+	if !ok || v == nil {
+		return "", false, nil
+	}
+	s, isStr := v.(string)
+	if !isStr {
+		return "", false, &ClaimError{Claim: name, Reason: "is " + jsonType(v) + ", not a string"}
+	}
+	return s, true, nil
+}
+
+// boolClaim accepts a JSON boolean or the strings "true"/"false"; absent or
+// null is nil.
+func boolClaim(claims map[string]any, name string) (*bool, error) {
+	v, ok := claims[name]
+	if !ok || v == nil {
+		return nil, nil
+	}
+	switch t := v.(type) {
+	case bool:
+		return &t, nil
+	case string:
+		switch strings.ToLower(strings.TrimSpace(t)) {
+		case "true":
+			b := true
+			return &b, nil
+		case "false":
+			b := false
+			return &b, nil
+		}
+		return nil, &ClaimError{Claim: name, Reason: fmt.Sprintf("is %q, not true or false", sanitize(t, 40))}
+	}
+	return nil, &ClaimError{Claim: name, Reason: "is " + jsonType(v) + ", not a boolean"}
+}
+
+// displayName is the name claim, else preferred_username, else given and
+// family name, else the email.
+func displayName(claims map[string]any, nameClaim, email string) (string, error) {
+	name, _, err := stringClaim(claims, nameClaim)
+	if err != nil {
+		return "", err
+	}
+	if name = strings.TrimSpace(name); name != "" {
+		return name, nil
+	}
+	if s, _ := claims["preferred_username"].(string); strings.TrimSpace(s) != "" {
+		return strings.TrimSpace(s), nil
+	}
+	given, _ := claims["given_name"].(string)
+	family, _ := claims["family_name"].(string)
+	if full := strings.TrimSpace(strings.TrimSpace(given) + " " + strings.TrimSpace(family)); full != "" {
+		return full, nil
+	}
+	return email, nil
+}
+
+// extractGroups reads the groups claim: a string is one group, a list must
+// hold strings only, absent or null is none. With fromDN each value must be
+// an LDAP DN and its first CN is the group. Duplicates and empty values are
+// dropped; order is kept.
+func extractGroups(claims map[string]any, name string, fromDN bool) ([]string, error) {
+	out := []string{}
+	v, ok := lookupClaim(claims, name)
+	if !ok || v == nil {
+		return out, nil
+	}
+	var vals []string
+	switch t := v.(type) {
+	case string:
+		vals = []string{t}
+	case []any:
+		for i, m := range t {
+			s, isStr := m.(string)
+			if !isStr {
+				return nil, &ClaimError{Claim: name, Reason: fmt.Sprintf("member %d is %s; groups must be strings", i, jsonType(m))}
+			}
+			vals = append(vals, s)
+		}
+	default:
+		return nil, &ClaimError{Claim: name, Reason: "is " + jsonType(v) + "; groups must be a string or a list of strings"}
+	}
+	seen := map[string]bool{}
+	for _, s := range vals {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		if fromDN {
+			cn, err := firstCN(s)
+			if err != nil {
+				return nil, &ClaimError{Claim: name, Reason: fmt.Sprintf("value %q is not an LDAP DN with a CN (%s is on): %v",
+					sanitize(s, 200), EnvName("groups__from_dn"), err)}
+			}
+			s = cn
+		}
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// firstCN returns the value of the first CN attribute of an LDAP DN.
+func firstCN(s string) (string, error) {
+	dn, err := ldap.ParseDN(s)
+	if err != nil {
+		return "", err
+	}
+	for _, rdn := range dn.RDNs {
+		for _, a := range rdn.Attributes {
+			if strings.EqualFold(a.Type, "cn") && a.Value != "" {
+				return a.Value, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("no CN attribute")
+}
+
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case float64, int, int64:
+		return "a number"
+	case string:
+		return "a string"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("a %T", v)
+}

@@ -1,0 +1,250 @@
+// Package ping is the OpenID Connect relying party for Ping Identity
+// (PingOne, PingOne for Enterprise, PingFederate). It builds the authorize
+// URL with a sealed login state, exchanges the code, verifies the ID token and
+// userinfo, and extracts the identity the decision policies read.
+//
+// It does not keep sessions, refresh tokens or call any endpoint after the
+// login; the replay cache of used login states is per process.
+package ping
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/pingauthz/pingauthz/internal/config"
+)
+
+// Defaults of Options.
+const (
+	DefaultExchangeTimeout = 10 * time.Second
+	DefaultStateTTL        = 10 * time.Minute
+	// ClockSkew is the leeway allowed on exp, iat and nbf.
+	ClockSkew = time.Minute
+)
+
+// Token endpoint client authentication methods.
+const (
+	AuthClientSecretBasic = "client_secret_basic"
+	AuthClientSecretPost  = "client_secret_post"
+)
+
+// Options configure a RelyingParty.
+type Options struct {
+	Config *config.Config
+	// HTTPClient is used for every call to the provider; nil means a
+	// client with connect, header and overall timeouts.
+	HTTPClient *http.Client
+	// Logger gets internal detail of failures and, with Config.Debug, every
+	// login step. Nil discards.
+	Logger hclog.Logger
+	// Now is the clock for state expiry and token times; nil is time.Now.
+	Now func() time.Time
+	// ExchangeTimeout bounds each call to the provider (discovery, token,
+	// JWKS, userinfo); zero means DefaultExchangeTimeout.
+	ExchangeTimeout time.Duration
+	// StateTTL is how long a sealed login state stays valid; zero means
+	// DefaultStateTTL.
+	StateTTL time.Duration
+}
+
+// RelyingParty runs Ping logins. It is safe for concurrent use.
+type RelyingParty struct {
+	cfg             config.Config
+	hc              *http.Client
+	log             hclog.Logger
+	debug           bool
+	now             func() time.Time
+	exchangeTimeout time.Duration
+	stateTTL        time.Duration
+	derivedIssuer   string
+	sealer          *sealer
+	replay          *replayCache
+	disc            *discoverer
+}
+
+// New validates the configuration and returns a relying party. It does not
+// contact the provider: discovery happens at the first Begin (or Discover)
+// and its errors name the variables to set.
+func New(ctx context.Context, opts Options) (*RelyingParty, error) {
+	_ = ctx
+	if opts.Config == nil {
+		return nil, errors.New("ping: Options.Config is nil")
+	}
+	cfg, derived, err := normalizeConfig(*opts.Config)
+	if err != nil {
+		return nil, err
+	}
+	rp := &RelyingParty{
+		cfg:             cfg,
+		hc:              opts.HTTPClient,
+		log:             opts.Logger,
+		debug:           cfg.Debug,
+		now:             opts.Now,
+		exchangeTimeout: opts.ExchangeTimeout,
+		stateTTL:        opts.StateTTL,
+		derivedIssuer:   derived,
+	}
+	if rp.hc == nil {
+		rp.hc = defaultHTTPClient()
+	}
+	if rp.log == nil {
+		rp.log = hclog.NewNullLogger()
+	}
+	if rp.now == nil {
+		rp.now = time.Now
+	}
+	if rp.exchangeTimeout <= 0 {
+		rp.exchangeTimeout = DefaultExchangeTimeout
+	}
+	if rp.stateTTL <= 0 {
+		rp.stateTTL = DefaultStateTTL
+	}
+	rp.sealer, err = newSealer(cfg.ClientSecret, cfg.ClientID, rp.stateTTL, rp.now)
+	if err != nil {
+		return nil, err
+	}
+	rp.replay = newReplayCache(defaultReplayCapacity, rp.now)
+	rp.disc = newDiscoverer(rp)
+	return rp, nil
+}
+
+// EnvName returns the full name of a variable under the provider's
+// services prefix, e.g. EnvName("issuer").
+func EnvName(key string) string {
+	return "CLEARML__services__login__sso__oauth_client__" + config.Provider + "__" + key
+}
+
+// SecureEnvName returns the full name of a variable under the provider's
+// secure prefix, e.g. SecureEnvName("client_secret").
+func SecureEnvName(key string) string {
+	return "CLEARML__secure__login__sso__oauth_client__" + config.Provider + "__" + key
+}
+
+// normalizeConfig checks the values the relying party uses, fills defaults,
+// and returns the issuer derived from the authorize URL ("" when the issuer
+// is configured or cannot be derived).
+func normalizeConfig(c config.Config) (config.Config, string, error) {
+	c.AuthorizeURL = strings.TrimSpace(c.AuthorizeURL)
+	c.AccessTokenURL = strings.TrimSpace(c.AccessTokenURL)
+	c.Issuer = strings.TrimRight(strings.TrimSpace(c.Issuer), "/")
+	c.JWKSURL = strings.TrimSpace(c.JWKSURL)
+	c.UserinfoURL = strings.TrimSpace(c.UserinfoURL)
+	for _, u := range []struct {
+		key, val string
+		required bool
+	}{
+		{"authorize_url", c.AuthorizeURL, true},
+		{"access_token_url", c.AccessTokenURL, true},
+		{"issuer", c.Issuer, false},
+		{"jwks_url", c.JWKSURL, false},
+		{"userinfo_url", c.UserinfoURL, false},
+	} {
+		if err := checkURL(u.key, u.val, u.required); err != nil {
+			return c, "", err
+		}
+	}
+	if c.ClientID == "" {
+		return c, "", &ConfigError{SecureEnvName("client_id"), "is required"}
+	}
+	if c.ClientSecret == "" {
+		return c, "", &ConfigError{SecureEnvName("client_secret"), "is required"}
+	}
+	switch {
+	case c.CodeChallengeMethod == "" || strings.EqualFold(c.CodeChallengeMethod, "S256"):
+		c.CodeChallengeMethod = "S256"
+	case strings.EqualFold(c.CodeChallengeMethod, "plain"):
+		c.CodeChallengeMethod = "plain"
+	default:
+		return c, "", &ConfigError{EnvName("code_challenge_method"), fmt.Sprintf("is %q; use S256 or plain", c.CodeChallengeMethod)}
+	}
+	switch c.TokenEndpointAuthMethod {
+	case "", AuthClientSecretBasic, AuthClientSecretPost:
+	default:
+		return c, "", &ConfigError{EnvName("token_endpoint_auth_method"),
+			fmt.Sprintf("is %q; use %s or %s", c.TokenEndpointAuthMethod, AuthClientSecretBasic, AuthClientSecretPost)}
+	}
+	if len(c.Scopes) == 0 {
+		c.Scopes = []string{"openid", "profile", "email"}
+	}
+	if !slices.Contains(c.Scopes, "openid") {
+		return c, "", &ConfigError{EnvName("scopes"), fmt.Sprintf("is %q and lacks \"openid\"", c.Scopes)}
+	}
+	def := config.Default()
+	if c.Claims.UserID == "" {
+		c.Claims.UserID = def.Claims.UserID
+	}
+	if c.Claims.Email == "" {
+		c.Claims.Email = def.Claims.Email
+	}
+	if c.Claims.Name == "" {
+		c.Claims.Name = def.Claims.Name
+	}
+	if c.Groups.Claim == "" {
+		c.Groups.Claim = def.Groups.Claim
+	}
+	derived := ""
+	if c.Issuer == "" {
+		// An underivable issuer is not fatal yet: a configured issuer is
+		// only required when discovery cannot be read.
+		derived, _ = DeriveIssuer(c.AuthorizeURL, c.ClientID)
+	}
+	return c, derived, nil
+}
+
+// checkURL requires an absolute URL; plain http only for loopback hosts.
+func checkURL(key, val string, required bool) error {
+	if val == "" {
+		if required {
+			return &ConfigError{EnvName(key), "is required"}
+		}
+		return nil
+	}
+	u, err := url.Parse(val)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return &ConfigError{EnvName(key), fmt.Sprintf("is %q, not an absolute http(s) URL", val)}
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return &ConfigError{EnvName(key), fmt.Sprintf("is %q; plain http is allowed for loopback hosts only", val)}
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func defaultHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = 5 * time.Second
+	t.ResponseHeaderTimeout = 15 * time.Second
+	return &http.Client{Transport: t, Timeout: 30 * time.Second}
+}
+
+// withTimeout bounds one call to the provider and carries the HTTP client
+// for x/oauth2.
+func (rp *RelyingParty) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, rp.exchangeTimeout)
+}
+
+// step logs a finished login step with its duration when debug is on.
+func (rp *RelyingParty) step(name string, start time.Time, kv ...any) {
+	if !rp.debug {
+		return
+	}
+	args := append([]any{"step", name, "elapsed", time.Since(start).String()}, kv...)
+	rp.log.Info("sso debug", args...)
+}
