@@ -1,0 +1,122 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// migrations is the schema history: migrations[i] takes the database from
+// version i to i+1. The version is kept in PRAGMA user_version. Append new
+// steps; never edit a released one. A step must not need foreign keys off
+// (PRAGMA foreign_keys cannot change inside a transaction).
+var migrations = []string{
+	// 1: the directory.
+	`
+CREATE TABLE companies (
+	id   TEXT PRIMARY KEY,
+	name TEXT NOT NULL CHECK (name <> '')
+) STRICT;
+
+CREATE TABLE groups (
+	id      INTEGER PRIMARY KEY,
+	company TEXT NOT NULL REFERENCES companies(id) ON DELETE CASCADE,
+	name    TEXT NOT NULL CHECK (name <> ''),
+	UNIQUE (company, name)
+) STRICT;
+
+CREATE TABLE users (
+	id         TEXT PRIMARY KEY,
+	issuer     TEXT NOT NULL,
+	user_id    TEXT NOT NULL CHECK (user_id <> ''),
+	email      TEXT NOT NULL,
+	name       TEXT NOT NULL,
+	company    TEXT NOT NULL REFERENCES companies(id),
+	role       TEXT NOT NULL CHECK (role <> ''),
+	created_at INTEGER NOT NULL,
+	last_login INTEGER,
+	UNIQUE (issuer, user_id)
+) STRICT;
+
+CREATE TABLE memberships (
+	user     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+	source   TEXT NOT NULL CHECK (source IN ('sso', 'admin')),
+	PRIMARY KEY (user, group_id)
+) STRICT;
+
+CREATE TABLE whitelist_emails (
+	email    TEXT PRIMARY KEY CHECK (email = lower(email) AND email LIKE '_%@_%'),
+	company  TEXT NOT NULL REFERENCES companies(id) ON DELETE CASCADE,
+	is_admin INTEGER NOT NULL CHECK (is_admin IN (0, 1))
+) STRICT;
+
+CREATE TABLE whitelist_domains (
+	domain   TEXT PRIMARY KEY CHECK (domain = lower(domain) AND domain <> '' AND domain NOT LIKE '%@%'),
+	company  TEXT NOT NULL REFERENCES companies(id) ON DELETE CASCADE,
+	is_admin INTEGER NOT NULL CHECK (is_admin IN (0, 1))
+) STRICT;
+`,
+	// 2: login sessions and lookup indexes.
+	`
+CREATE TABLE sessions (
+	token_hash BLOB PRIMARY KEY CHECK (length(token_hash) = 32),
+	user       TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX sessions_expires_at ON sessions(expires_at);
+CREATE INDEX sessions_user ON sessions(user);
+CREATE INDEX users_company ON users(company);
+CREATE INDEX memberships_group ON memberships(group_id);
+CREATE INDEX whitelist_emails_company ON whitelist_emails(company);
+CREATE INDEX whitelist_domains_company ON whitelist_domains(company);
+`,
+}
+
+// migrate brings the database on db to len(steps) in one transaction: either
+// every pending step is applied and the version recorded, or nothing is.
+func migrate(ctx context.Context, db *sql.DB, steps []string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+
+	var have int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
+		return fmt.Errorf("migrate: read schema version: %w", err)
+	}
+	if have > len(steps) {
+		return &SchemaVersionError{Have: have, Known: len(steps)}
+	}
+	if have == len(steps) {
+		return nil
+	}
+	for v := have; v < len(steps); v++ {
+		if _, err := tx.ExecContext(ctx, steps[v]); err != nil {
+			return fmt.Errorf("migrate: schema version %d: %w", v+1, err)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return fmt.Errorf("migrate: foreign key check: %w", err)
+	}
+	broken := rows.Next()
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("migrate: foreign key check: %w", err)
+	}
+	if broken {
+		return fmt.Errorf("migrate: schema version %d leaves rows with broken foreign keys", len(steps))
+	}
+	// PRAGMA takes no parameters; the value is an int.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(steps))); err != nil {
+		return fmt.Errorf("migrate: record schema version: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: commit: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,94 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pingauthz/pingauthz/host"
+)
+
+// CreateSession starts a session for a user (its store id) that lasts ttl and
+// returns its token: 32 random bytes, base64url without padding. Only the
+// token's SHA-256 is stored. It also deletes sessions that have expired.
+func (s *Store) CreateSession(ctx context.Context, userID string, ttl time.Duration) (string, error) {
+	if ttl <= 0 {
+		return "", fmt.Errorf("store: session lifetime %v is not positive", ttl)
+	}
+	var raw [32]byte
+	_, _ = rand.Read(raw[:]) // never fails (crypto/rand documents it)
+	token := base64.RawURLEncoding.EncodeToString(raw[:])
+	hash := tokenHash(token)
+
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		var one int
+		err := tx.QueryRowContext(ctx, "SELECT 1 FROM users WHERE id = ?", userID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("user", userID)
+		}
+		if err != nil {
+			return fmt.Errorf("store: create session: look up user %q: %w", userID, err)
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= ?", millis(now)); err != nil {
+			return fmt.Errorf("store: create session: delete expired sessions: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, "INSERT INTO sessions (token_hash, user, created_at, expires_at) VALUES (?, ?, ?, ?)",
+			hash, userID, millis(now), millis(now.Add(ttl)))
+		if err != nil {
+			return fmt.Errorf("store: create session for user %q: %w", userID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// SessionAccount returns the account of a session that has not expired, or
+// host.ErrNotFound for an unknown, expired or malformed token.
+func (s *Store) SessionAccount(ctx context.Context, token string) (*host.Account, error) {
+	if token == "" {
+		return nil, host.ErrNotFound
+	}
+	var a *host.Account
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		var userID string
+		err := tx.QueryRowContext(ctx, "SELECT user FROM sessions WHERE token_hash = ? AND expires_at > ?",
+			tokenHash(token), millis(s.now())).Scan(&userID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return host.ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("store: look up session: %w", err)
+		}
+		a, err = account(ctx, tx, userID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// DeleteSession ends a session; an unknown token is not an error.
+func (s *Store) DeleteSession(ctx context.Context, token string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE token_hash = ?", tokenHash(token)); err != nil {
+			return fmt.Errorf("store: delete session: %w", err)
+		}
+		return nil
+	})
+}
+
+// tokenHash is the stored form of a session token.
+func tokenHash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}

@@ -1,0 +1,104 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// WhitelistAdd lets new users sign up into a company: entry is an email
+// ("user@example.com") or a domain written with a leading "@" ("@example.com").
+// Entries are lower-cased. Adding an entry that exists replaces its company
+// and admin flag.
+func (s *Store) WhitelistAdd(ctx context.Context, company, entry string, isAdmin bool) error {
+	email, domain, err := parseEntry(entry)
+	if err != nil {
+		return err
+	}
+	admin := 0
+	if isAdmin {
+		admin = 1
+	}
+	return s.writeDirectory(ctx, func(tx *sql.Tx) error {
+		if err := requireCompany(ctx, tx, company); err != nil {
+			return err
+		}
+		var err error
+		if email != "" {
+			_, err = tx.ExecContext(ctx, `
+INSERT INTO whitelist_emails (email, company, is_admin) VALUES (?, ?, ?)
+ON CONFLICT (email) DO UPDATE SET company = excluded.company, is_admin = excluded.is_admin`,
+				email, company, admin)
+		} else {
+			_, err = tx.ExecContext(ctx, `
+INSERT INTO whitelist_domains (domain, company, is_admin) VALUES (?, ?, ?)
+ON CONFLICT (domain) DO UPDATE SET company = excluded.company, is_admin = excluded.is_admin`,
+				domain, company, admin)
+		}
+		if err != nil {
+			return fmt.Errorf("store: whitelist %q: %w", entry, err)
+		}
+		return nil
+	})
+}
+
+// WhitelistRemove removes an email or "@domain" entry; a missing entry is a
+// NotFoundError. It does not touch users who already signed up.
+func (s *Store) WhitelistRemove(ctx context.Context, entry string) error {
+	email, domain, err := parseEntry(entry)
+	if err != nil {
+		return err
+	}
+	return s.writeDirectory(ctx, func(tx *sql.Tx) error {
+		var res sql.Result
+		var err error
+		if email != "" {
+			res, err = tx.ExecContext(ctx, "DELETE FROM whitelist_emails WHERE email = ?", email)
+		} else {
+			res, err = tx.ExecContext(ctx, "DELETE FROM whitelist_domains WHERE domain = ?", domain)
+		}
+		if err != nil {
+			return fmt.Errorf("store: remove whitelist entry %q: %w", entry, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("store: remove whitelist entry %q: %w", entry, err)
+		}
+		if n == 0 {
+			return notFound("whitelist entry", strings.ToLower(strings.TrimSpace(entry)))
+		}
+		return nil
+	})
+}
+
+// parseEntry splits a whitelist entry into a lower-cased email or domain
+// (exactly one of them is set). It checks the shape only, not deliverability.
+func parseEntry(entry string) (email, domain string, err error) {
+	e := strings.ToLower(strings.TrimSpace(entry))
+	bad := func(why string) error {
+		return fmt.Errorf("store: whitelist entry %q: %s; want \"user@domain\" or \"@domain\"", entry, why)
+	}
+	if e == "" {
+		return "", "", bad("empty")
+	}
+	if strings.IndexFunc(e, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		return "", "", bad("has white space or a control character")
+	}
+	at := strings.LastIndexByte(e, '@')
+	if at < 0 {
+		return "", "", bad("no @")
+	}
+	local, dom := e[:at], e[at+1:]
+	if strings.Contains(local, "@") {
+		return "", "", bad("more than one @")
+	}
+	if dom == "" || strings.HasPrefix(dom, ".") || strings.HasSuffix(dom, ".") || strings.Contains(dom, "..") {
+		return "", "", bad("bad domain")
+	}
+	if local == "" {
+		return "", dom, nil
+	}
+	return e, "", nil
+}
