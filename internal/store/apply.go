@@ -56,7 +56,8 @@ func (s *Store) Apply(ctx context.Context, id *rego.Identity, d *rego.Decision) 
 				return err
 			}
 		case errors.Is(err, host.ErrNotFound):
-			return &NotFoundError{Kind: "user", Key: fmt.Sprintf("%q of issuer %q (the decision does not sign it up)", id.UserID, id.Issuer)}
+			nf := &NotFoundError{Kind: "user", Key: fmt.Sprintf("%q of issuer %q", id.UserID, id.Issuer)}
+			return fmt.Errorf("%w, and the decision does not sign it up", nf)
 		case err != nil:
 			return err
 		default:
