@@ -16,7 +16,7 @@ import (
 // authParams are the authorization request parameters carried through the
 // login form, in the order they appear there.
 var authParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
-	"code_challenge", "code_challenge_method", "login_hint"}
+	"code_challenge", "code_challenge_method", "login_hint", "prompt"}
 
 // authRequest is a parsed authorization request.
 type authRequest struct {
@@ -124,6 +124,17 @@ func (s *Server) handleAuthorizeGet(w http.ResponseWriter, r *http.Request) {
 		s.authorizeFailed(w, r, a, aerr)
 		return
 	}
+	s.startSignOn(w, r, a, client)
+}
+
+// startSignOn answers a valid authorization request with the login form, or
+// with an error redirect for prompt=none and Faults.CallbackError.
+func (s *Server) startSignOn(w http.ResponseWriter, r *http.Request, a authRequest, client Client) {
+	if slices.Contains(strings.Fields(a.get("prompt")), "none") {
+		// There is no sign-on session to reuse.
+		s.authorizeFailed(w, r, a, &authzError{code: "login_required", desc: "prompt=none but the user is not signed on", redirect: true})
+		return
+	}
 	if f := s.Faults(); f.CallbackError != "" {
 		s.redirectToClient(w, r, a.get("redirect_uri"), url.Values{
 			"error":             {f.CallbackError},
@@ -143,6 +154,11 @@ func (s *Server) handleAuthorizePost(w http.ResponseWriter, r *http.Request) {
 	a, client, aerr := s.parseAuthRequest(r.PostForm)
 	if aerr != nil {
 		s.authorizeFailed(w, r, a, aerr)
+		return
+	}
+	if !r.PostForm.Has("username") && !r.PostForm.Has("password") {
+		// An authorization request sent by POST (OIDC Core 3.1.2.1).
+		s.startSignOn(w, r, a, client)
 		return
 	}
 	username, password := r.PostForm.Get("username"), r.PostForm.Get("password")

@@ -62,6 +62,7 @@ func TestAuthorizeErrorRedirects(t *testing.T) {
 		{"no openid scope", url.Values{"scope": {"profile email"}}, "invalid_scope"},
 		{"openid as a substring", url.Values{"scope": {"openidx"}}, "invalid_scope"},
 		{"repeated state", url.Values{"state": {"a", "b"}}, "invalid_request"},
+		{"prompt none without a session", url.Values{"prompt": {"none"}}, "login_required"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -191,5 +192,31 @@ func TestRedirectKeepsQuery(t *testing.T) {
 	}
 	if got := target.Query(); got.Get("tenant") != "a b" || got.Get("code") == "" || got.Get("state") != "s1" {
 		t.Errorf("callback query %v", got)
+	}
+}
+
+// An authorization request may arrive by POST; the login form answers it.
+func TestAuthorizeByPost(t *testing.T) {
+	s := startServer(t, Options{})
+	q := url.Values{"client_id": {"basic-app"}, "redirect_uri": {testRedirect}, "response_type": {"code"},
+		"scope": {"openid"}, "state": {"posted"}, "prompt": {"login"}}
+	resp, err := noRedirect.PostForm(s.AuthorizeURL(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := html.Parse(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("status %d: %v", resp.StatusCode, err)
+	}
+	if findByID(doc, "error") != nil {
+		t.Error("a posted authorization request shows an error")
+	}
+	form, err := findLoginForm(doc, resp.Request.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form.fields.Get("state") != "posted" || form.fields.Get("prompt") != "login" {
+		t.Errorf("form fields %v", form.fields)
 	}
 }
