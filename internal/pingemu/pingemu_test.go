@@ -127,3 +127,35 @@ func flowOnce(ctx context.Context, s *Server) error {
 	}
 	return nil
 }
+
+func TestAddClient(t *testing.T) {
+	s := startServer(t, Options{Flavor: PingFederate, EnvID: "ignored"})
+	if s.Flavor() != PingFederate || s.EnvID() != "ignored" {
+		t.Errorf("Flavor %q EnvID %q", s.Flavor(), s.EnvID())
+	}
+	if err := s.AddClient(testClient("late", AuthPost, PKCES256Required)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddClient(testClient("late", AuthPost, "")); err == nil {
+		t.Error("AddClient accepted a duplicate")
+	}
+	code := loginCode(t, s, "late", url.Values{"code_challenge": {s256(testVerifier)}, "code_challenge_method": {"S256"}})
+	if res := exchange(t, s, "late", testSecret, AuthPost, url.Values{"code": {code}, "code_verifier": {testVerifier}}); res.status != 200 {
+		t.Errorf("token for the added client: %d %v", res.status, res.body)
+	}
+}
+
+// Expired codes and access tokens are dropped from memory.
+func TestSweep(t *testing.T) {
+	clk := newClock()
+	s := startServer(t, Options{Now: clk.Now})
+	_, _ = issueIDToken(t, s, Faults{})
+	_ = loginCode(t, s, "basic-app", nil)
+	clk.Advance(accessTokenTTL + time.Second)
+	_ = loginCode(t, s, "basic-app", nil)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.codes) != 1 || len(s.tokens) != 0 {
+		t.Errorf("%d codes and %d tokens kept, want 1 and 0", len(s.codes), len(s.tokens))
+	}
+}
