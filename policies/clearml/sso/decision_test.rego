@@ -7,6 +7,7 @@ import data.clearml.sso
 test_new_user_not_whitelisted_is_denied if {
 	d := sso.decision with input as new_user("nobody@nowhere.example", [])
 		with data.clearml.directory as directory
+		with data.clearml.config as settings({})
 
 	d == denied(["deny:not_whitelisted"])
 }
@@ -15,6 +16,7 @@ test_new_user_without_email_is_denied if {
 	login := json.remove(new_user("", []), ["identity/email"])
 	d := sso.decision with input as login
 		with data.clearml.directory as directory
+		with data.clearml.config as settings({})
 
 	d == denied(["deny:not_whitelisted"])
 }
@@ -22,6 +24,7 @@ test_new_user_without_email_is_denied if {
 test_whitelisted_email_signs_up_as_user if {
 	d := sso.decision with input as new_user("Alice@Example.com", [])
 		with data.clearml.directory as directory
+		with data.clearml.config as settings({})
 
 	d == {
 		"allow": true,
@@ -38,6 +41,7 @@ test_whitelisted_email_matches_in_any_letter_case if {
 	every email in ["alice@example.com", "ALICE@EXAMPLE.COM", "aLiCe@example.COM"] {
 		d := sso.decision with input as new_user(email, [])
 			with data.clearml.directory as directory
+			with data.clearml.config as settings({})
 		d.allow
 		d.company == "c1"
 		d.reasons[0] == "signup:whitelist_email"
@@ -47,6 +51,7 @@ test_whitelisted_email_matches_in_any_letter_case if {
 test_whitelisted_admin_email_signs_up_as_admin if {
 	d := sso.decision with input as new_user("Boss@example.com", [])
 		with data.clearml.directory as directory
+		with data.clearml.config as settings({})
 
 	d.allow
 	d.signup
@@ -58,6 +63,7 @@ test_whitelisted_admin_email_signs_up_as_admin if {
 test_whitelisted_domain_signs_up if {
 	d := sso.decision with input as new_user("Carol@CORP.example", [])
 		with data.clearml.directory as directory
+		with data.clearml.config as settings({})
 
 	d.allow
 	d.signup
@@ -69,6 +75,7 @@ test_whitelisted_domain_signs_up if {
 test_whitelisted_admin_domain_signs_up_as_admin if {
 	d := sso.decision with input as new_user("dave@admins.example", [])
 		with data.clearml.directory as directory
+		with data.clearml.config as settings({})
 
 	d.company == "c2"
 	d.role == "admin"
@@ -78,6 +85,7 @@ test_whitelisted_admin_domain_signs_up_as_admin if {
 test_email_entry_wins_over_domain_entry if {
 	d := sso.decision with input as new_user("lead@corp.example", [])
 		with data.clearml.directory as directory
+		with data.clearml.config as settings({})
 
 	d.company == "c2"
 	d.reasons[0] == "signup:whitelist_email"
@@ -86,6 +94,7 @@ test_email_entry_wins_over_domain_entry if {
 test_domain_is_the_part_after_the_last_at if {
 	d := sso.decision with input as new_user("odd@name@corp.example", [])
 		with data.clearml.directory as directory
+		with data.clearml.config as settings({})
 
 	d.company == "c1"
 	d.reasons[0] == "signup:whitelist_domain"
@@ -95,6 +104,7 @@ test_unverified_email_never_signs_up_through_the_whitelist if {
 	every email in ["alice@example.com", "boss@example.com", "carol@corp.example"] {
 		d := sso.decision with input as new_unverified(email, [])
 			with data.clearml.directory as directory
+			with data.clearml.config as settings({})
 		d == denied(["deny:email_not_verified"])
 	}
 }
@@ -106,6 +116,7 @@ test_explicitly_verified_email_signs_up if {
 	)
 	d := sso.decision with input as login
 		with data.clearml.directory as directory
+		with data.clearml.config as settings({})
 
 	d.allow
 	d.signup
@@ -114,6 +125,7 @@ test_explicitly_verified_email_signs_up if {
 test_unverified_email_not_whitelisted_is_denied_as_not_whitelisted if {
 	d := sso.decision with input as new_unverified("nobody@nowhere.example", [])
 		with data.clearml.directory as directory
+		with data.clearml.config as settings({})
 
 	d == denied(["deny:not_whitelisted"])
 }
@@ -121,12 +133,15 @@ test_unverified_email_not_whitelisted_is_denied_as_not_whitelisted if {
 test_whitelist_entry_for_missing_company_is_denied if {
 	d := sso.decision with input as new_user("ghost@example.com", [])
 		with data.clearml.directory as directory
+		with data.clearml.config as settings({})
 
 	d == denied(["deny:unknown_company"])
 }
 
 test_new_user_without_directory_is_denied if {
 	d := sso.decision with input as new_user("alice@example.com", [])
+		with data.clearml.directory as {}
+		with data.clearml.config as settings({})
 
 	d == denied(["deny:not_whitelisted"])
 }
@@ -134,6 +149,7 @@ test_new_user_without_directory_is_denied if {
 test_existing_user_logs_in_with_role_unchanged if {
 	d := sso.decision with input as existing_user("admin", ["ML Team"])
 		with data.clearml.directory as directory
+		with data.clearml.config as settings({})
 
 	d == {
 		"allow": true,
@@ -153,6 +169,7 @@ test_existing_user_logs_in_with_unverified_email if {
 	)
 	d := sso.decision with input as login
 		with data.clearml.directory as directory
+		with data.clearml.config as settings({})
 
 	d.allow
 	d.reasons[0] == "login:existing_user"
@@ -162,6 +179,7 @@ test_existing_user_without_company_is_denied if {
 	login := json.remove(existing_user("user", []), ["user/company"])
 	d := sso.decision with input as login
 		with data.clearml.directory as directory
+		with data.clearml.config as settings({})
 
 	d == denied(["deny:invalid_user"])
 }
@@ -169,7 +187,7 @@ test_existing_user_without_company_is_denied if {
 test_default_company_signs_up_anyone if {
 	d := sso.decision with input as new_user("nobody@nowhere.example", [])
 		with data.clearml.directory as directory
-		with data.clearml.config.default_company as "c1"
+		with data.clearml.config as settings({"default_company": "c1"})
 
 	d == {
 		"allow": true,
@@ -185,7 +203,7 @@ test_default_company_signs_up_anyone if {
 test_default_company_signs_up_unverified_email if {
 	d := sso.decision with input as new_unverified("nobody@nowhere.example", [])
 		with data.clearml.directory as directory
-		with data.clearml.config.default_company as "c1"
+		with data.clearml.config as settings({"default_company": "c1"})
 
 	d.allow
 	d.company == "c1"
@@ -196,7 +214,7 @@ test_default_company_does_not_consult_the_whitelist if {
 	every email in ["boss@example.com", "lead@corp.example", "dave@admins.example"] {
 		d := sso.decision with input as new_user(email, [])
 			with data.clearml.directory as directory
-			with data.clearml.config.default_company as "c1"
+			with data.clearml.config as settings({"default_company": "c1"})
 		d.company == "c1"
 		d.role == "user"
 		d.reasons == ["signup:default_company", "role:new_user", "groups:disabled"]
@@ -206,7 +224,7 @@ test_default_company_does_not_consult_the_whitelist if {
 test_default_company_missing_from_directory_is_denied if {
 	d := sso.decision with input as new_user("alice@example.com", [])
 		with data.clearml.directory as directory
-		with data.clearml.config.default_company as "gone"
+		with data.clearml.config as settings({"default_company": "gone"})
 
 	d == denied(["deny:unknown_company"])
 }
@@ -214,7 +232,7 @@ test_default_company_missing_from_directory_is_denied if {
 test_default_company_keeps_existing_users_in_their_company if {
 	d := sso.decision with input as existing_user("user", [])
 		with data.clearml.directory as directory
-		with data.clearml.config.default_company as "c2"
+		with data.clearml.config as settings({"default_company": "c2"})
 
 	d.company == "c1"
 	d.signup == false

@@ -58,3 +58,20 @@ denied(reasons) := {
 	"groups": [],
 	"reasons": reasons,
 }
+
+# settings is the default configuration with overrides applied. Tests replace
+# data.clearml.config with it as a whole, so they hold whatever config.rego
+# the effective policy set was generated with.
+settings(overrides) := object.union(
+	{
+		"admin_groups": set(),
+		"default_company": "",
+		"groups_case_sensitive": true,
+		"groups_claim": "groups",
+		"groups_enabled": false,
+		"groups_from_dn": false,
+		"prohibit_user_signup_if_not_in_group": false,
+		"provider": "ping",
+	},
+	overrides,
+)

@@ -9,9 +9,11 @@ admins := {"ClearML-Admins"}
 test_groups_enabled_lists_matching_clearml_groups if {
 	d := sso.decision with input as new_user("x@nowhere.example", ["ML Team", "Other"])
 		with data.clearml.directory as directory
-		with data.clearml.config.default_company as "c1"
-		with data.clearml.config.groups_enabled as true
-		with data.clearml.config.admin_groups as admins
+		with data.clearml.config as settings({
+			"default_company": "c1",
+			"groups_enabled": true,
+			"admin_groups": admins,
+		})
 
 	d == {
 		"allow": true,
@@ -27,9 +29,11 @@ test_groups_enabled_lists_matching_clearml_groups if {
 test_groups_are_case_sensitive_by_default if {
 	d := sso.decision with input as new_user("x@nowhere.example", ["ml team", "DATA"])
 		with data.clearml.directory as directory
-		with data.clearml.config.default_company as "c1"
-		with data.clearml.config.groups_enabled as true
-		with data.clearml.config.admin_groups as admins
+		with data.clearml.config as settings({
+			"default_company": "c1",
+			"groups_enabled": true,
+			"admin_groups": admins,
+		})
 
 	d.allow
 	d.sync_groups
@@ -40,9 +44,11 @@ test_groups_are_case_sensitive_by_default if {
 test_admin_group_gives_admin_without_existing_in_clearml if {
 	d := sso.decision with input as new_user("x@nowhere.example", ["ClearML-Admins"])
 		with data.clearml.directory as directory
-		with data.clearml.config.default_company as "c1"
-		with data.clearml.config.groups_enabled as true
-		with data.clearml.config.admin_groups as admins
+		with data.clearml.config as settings({
+			"default_company": "c1",
+			"groups_enabled": true,
+			"admin_groups": admins,
+		})
 
 	d.allow
 	d.role == "admin"
@@ -53,9 +59,11 @@ test_admin_group_gives_admin_without_existing_in_clearml if {
 test_admin_group_is_case_sensitive_by_default if {
 	d := sso.decision with input as new_user("x@nowhere.example", ["clearml-admins"])
 		with data.clearml.directory as directory
-		with data.clearml.config.default_company as "c1"
-		with data.clearml.config.groups_enabled as true
-		with data.clearml.config.admin_groups as admins
+		with data.clearml.config as settings({
+			"default_company": "c1",
+			"groups_enabled": true,
+			"admin_groups": admins,
+		})
 
 	d.role == "user"
 }
@@ -63,9 +71,11 @@ test_admin_group_is_case_sensitive_by_default if {
 test_existing_admin_outside_admin_groups_is_demoted if {
 	d := sso.decision with input as existing_user("admin", ["ML Team"])
 		with data.clearml.directory as directory
-		with data.clearml.config.default_company as "c1"
-		with data.clearml.config.groups_enabled as true
-		with data.clearml.config.admin_groups as admins
+		with data.clearml.config as settings({
+			"default_company": "c1",
+			"groups_enabled": true,
+			"admin_groups": admins,
+		})
 
 	d == {
 		"allow": true,
@@ -81,8 +91,7 @@ test_existing_admin_outside_admin_groups_is_demoted if {
 test_existing_user_in_admin_group_is_promoted if {
 	d := sso.decision with input as existing_user("user", ["ClearML-Admins", "Data"])
 		with data.clearml.directory as directory
-		with data.clearml.config.groups_enabled as true
-		with data.clearml.config.admin_groups as admins
+		with data.clearml.config as settings({"groups_enabled": true, "admin_groups": admins})
 
 	d.role == "admin"
 	d.groups == ["Data"]
@@ -92,10 +101,12 @@ test_existing_user_in_admin_group_is_promoted if {
 test_case_insensitive_groups_and_admins if {
 	d := sso.decision with input as new_user("x@nowhere.example", ["ml team", "clearml-admins"])
 		with data.clearml.directory as directory
-		with data.clearml.config.default_company as "c1"
-		with data.clearml.config.groups_enabled as true
-		with data.clearml.config.admin_groups as admins
-		with data.clearml.config.groups_case_sensitive as false
+		with data.clearml.config as settings({
+			"default_company": "c1",
+			"groups_enabled": true,
+			"admin_groups": admins,
+			"groups_case_sensitive": false,
+		})
 
 	d.allow
 	d.groups == ["ML Team"]
@@ -106,9 +117,11 @@ test_case_insensitive_groups_and_admins if {
 test_case_insensitive_lists_every_group_that_differs_only_in_case if {
 	d := sso.decision with input as new_user("x@nowhere.example", ["ML team"])
 		with data.clearml.directory as directory
-		with data.clearml.config.default_company as "c2"
-		with data.clearml.config.groups_enabled as true
-		with data.clearml.config.groups_case_sensitive as false
+		with data.clearml.config as settings({
+			"default_company": "c2",
+			"groups_enabled": true,
+			"groups_case_sensitive": false,
+		})
 
 	d.groups == ["ML TEAM", "Ml Team", "ml team"]
 }
@@ -116,8 +129,7 @@ test_case_insensitive_lists_every_group_that_differs_only_in_case if {
 test_case_sensitive_picks_only_the_exact_group if {
 	d := sso.decision with input as new_user("x@nowhere.example", ["Ml Team"])
 		with data.clearml.directory as directory
-		with data.clearml.config.default_company as "c2"
-		with data.clearml.config.groups_enabled as true
+		with data.clearml.config as settings({"default_company": "c2", "groups_enabled": true})
 
 	d.groups == ["Ml Team"]
 }
@@ -125,8 +137,7 @@ test_case_sensitive_picks_only_the_exact_group if {
 test_groups_claim_as_a_single_string if {
 	d := sso.decision with input as new_user("x@nowhere.example", "Data")
 		with data.clearml.directory as directory
-		with data.clearml.config.default_company as "c1"
-		with data.clearml.config.groups_enabled as true
+		with data.clearml.config as settings({"default_company": "c1", "groups_enabled": true})
 
 	d.groups == ["Data"]
 }
@@ -135,9 +146,11 @@ test_groups_claim_absent_means_no_groups if {
 	login := json.remove(new_user("x@nowhere.example", []), ["identity/groups"])
 	d := sso.decision with input as login
 		with data.clearml.directory as directory
-		with data.clearml.config.default_company as "c1"
-		with data.clearml.config.groups_enabled as true
-		with data.clearml.config.admin_groups as admins
+		with data.clearml.config as settings({
+			"default_company": "c1",
+			"groups_enabled": true,
+			"admin_groups": admins,
+		})
 
 	d.allow
 	d.groups == []
@@ -147,7 +160,7 @@ test_groups_claim_absent_means_no_groups if {
 test_groups_disabled_syncs_nothing if {
 	d := sso.decision with input as existing_user("user", ["ML Team", "ClearML-Admins"])
 		with data.clearml.directory as directory
-		with data.clearml.config.admin_groups as admins
+		with data.clearml.config as settings({"admin_groups": admins})
 
 	d.sync_groups == false
 	d.groups == []
@@ -158,7 +171,7 @@ test_groups_disabled_syncs_nothing if {
 test_groups_enabled_without_admin_groups_leaves_roles_alone if {
 	existing := sso.decision with input as existing_user("admin", ["ML Team"])
 		with data.clearml.directory as directory
-		with data.clearml.config.groups_enabled as true
+		with data.clearml.config as settings({"groups_enabled": true})
 
 	existing.role == null
 	existing.groups == ["ML Team"]
@@ -166,7 +179,7 @@ test_groups_enabled_without_admin_groups_leaves_roles_alone if {
 
 	whitelisted := sso.decision with input as new_user("boss@example.com", ["Data"])
 		with data.clearml.directory as directory
-		with data.clearml.config.groups_enabled as true
+		with data.clearml.config as settings({"groups_enabled": true})
 
 	whitelisted.role == "admin"
 	whitelisted.groups == ["Data"]
@@ -176,8 +189,7 @@ test_groups_enabled_without_admin_groups_leaves_roles_alone if {
 test_role_sync_overrides_whitelist_admin if {
 	d := sso.decision with input as new_user("boss@example.com", ["Data"])
 		with data.clearml.directory as directory
-		with data.clearml.config.groups_enabled as true
-		with data.clearml.config.admin_groups as admins
+		with data.clearml.config as settings({"groups_enabled": true, "admin_groups": admins})
 
 	d.role == "user"
 	d.reasons == ["signup:whitelist_email", "role:not_in_admin_group", "groups:synced"]
@@ -186,10 +198,12 @@ test_role_sync_overrides_whitelist_admin if {
 test_prohibit_denies_sign_up_outside_clearml_groups if {
 	d := sso.decision with input as new_user("x@nowhere.example", ["Other"])
 		with data.clearml.directory as directory
-		with data.clearml.config.default_company as "c1"
-		with data.clearml.config.groups_enabled as true
-		with data.clearml.config.admin_groups as admins
-		with data.clearml.config.prohibit_user_signup_if_not_in_group as true
+		with data.clearml.config as settings({
+			"default_company": "c1",
+			"groups_enabled": true,
+			"admin_groups": admins,
+			"prohibit_user_signup_if_not_in_group": true,
+		})
 
 	d == denied(["deny:not_in_group"])
 }
@@ -197,10 +211,12 @@ test_prohibit_denies_sign_up_outside_clearml_groups if {
 test_prohibit_allows_sign_up_in_a_clearml_group if {
 	d := sso.decision with input as new_user("x@nowhere.example", ["ML Team"])
 		with data.clearml.directory as directory
-		with data.clearml.config.default_company as "c1"
-		with data.clearml.config.groups_enabled as true
-		with data.clearml.config.admin_groups as admins
-		with data.clearml.config.prohibit_user_signup_if_not_in_group as true
+		with data.clearml.config as settings({
+			"default_company": "c1",
+			"groups_enabled": true,
+			"admin_groups": admins,
+			"prohibit_user_signup_if_not_in_group": true,
+		})
 
 	d.allow
 	d.signup
@@ -210,10 +226,12 @@ test_prohibit_allows_sign_up_in_a_clearml_group if {
 test_prohibit_does_not_apply_to_existing_users if {
 	d := sso.decision with input as existing_user("user", ["Other"])
 		with data.clearml.directory as directory
-		with data.clearml.config.default_company as "c1"
-		with data.clearml.config.groups_enabled as true
-		with data.clearml.config.admin_groups as admins
-		with data.clearml.config.prohibit_user_signup_if_not_in_group as true
+		with data.clearml.config as settings({
+			"default_company": "c1",
+			"groups_enabled": true,
+			"admin_groups": admins,
+			"prohibit_user_signup_if_not_in_group": true,
+		})
 
 	d.allow
 	d.signup == false
@@ -224,10 +242,12 @@ test_prohibit_does_not_apply_to_existing_users if {
 test_prohibit_admin_group_alone_is_not_a_clearml_group if {
 	d := sso.decision with input as new_user("x@nowhere.example", ["ClearML-Admins"])
 		with data.clearml.directory as directory
-		with data.clearml.config.default_company as "c1"
-		with data.clearml.config.groups_enabled as true
-		with data.clearml.config.admin_groups as admins
-		with data.clearml.config.prohibit_user_signup_if_not_in_group as true
+		with data.clearml.config as settings({
+			"default_company": "c1",
+			"groups_enabled": true,
+			"admin_groups": admins,
+			"prohibit_user_signup_if_not_in_group": true,
+		})
 
 	d == denied(["deny:not_in_group"])
 }
@@ -235,18 +255,22 @@ test_prohibit_admin_group_alone_is_not_a_clearml_group if {
 test_prohibit_follows_the_case_rule if {
 	sensitive := sso.decision with input as new_user("x@nowhere.example", ["ml team"])
 		with data.clearml.directory as directory
-		with data.clearml.config.default_company as "c1"
-		with data.clearml.config.groups_enabled as true
-		with data.clearml.config.prohibit_user_signup_if_not_in_group as true
+		with data.clearml.config as settings({
+			"default_company": "c1",
+			"groups_enabled": true,
+			"prohibit_user_signup_if_not_in_group": true,
+		})
 
 	sensitive == denied(["deny:not_in_group"])
 
 	insensitive := sso.decision with input as new_user("x@nowhere.example", ["ml team"])
 		with data.clearml.directory as directory
-		with data.clearml.config.default_company as "c1"
-		with data.clearml.config.groups_enabled as true
-		with data.clearml.config.groups_case_sensitive as false
-		with data.clearml.config.prohibit_user_signup_if_not_in_group as true
+		with data.clearml.config as settings({
+			"default_company": "c1",
+			"groups_enabled": true,
+			"groups_case_sensitive": false,
+			"prohibit_user_signup_if_not_in_group": true,
+		})
 
 	insensitive.allow
 	insensitive.groups == ["ML Team"]
@@ -255,15 +279,19 @@ test_prohibit_follows_the_case_rule if {
 test_prohibit_applies_with_groups_disabled if {
 	outside := sso.decision with input as new_user("x@nowhere.example", ["Other"])
 		with data.clearml.directory as directory
-		with data.clearml.config.default_company as "c1"
-		with data.clearml.config.prohibit_user_signup_if_not_in_group as true
+		with data.clearml.config as settings({
+			"default_company": "c1",
+			"prohibit_user_signup_if_not_in_group": true,
+		})
 
 	outside == denied(["deny:not_in_group"])
 
 	inside := sso.decision with input as new_user("x@nowhere.example", ["Data"])
 		with data.clearml.directory as directory
-		with data.clearml.config.default_company as "c1"
-		with data.clearml.config.prohibit_user_signup_if_not_in_group as true
+		with data.clearml.config as settings({
+			"default_company": "c1",
+			"prohibit_user_signup_if_not_in_group": true,
+		})
 
 	inside.allow
 	inside.sync_groups == false
@@ -273,15 +301,19 @@ test_prohibit_applies_with_groups_disabled if {
 test_prohibit_with_the_whitelist if {
 	outside := sso.decision with input as new_user("alice@example.com", ["Other"])
 		with data.clearml.directory as directory
-		with data.clearml.config.groups_enabled as true
-		with data.clearml.config.prohibit_user_signup_if_not_in_group as true
+		with data.clearml.config as settings({
+			"groups_enabled": true,
+			"prohibit_user_signup_if_not_in_group": true,
+		})
 
 	outside == denied(["deny:not_in_group"])
 
 	inside := sso.decision with input as new_user("alice@example.com", ["Data"])
 		with data.clearml.directory as directory
-		with data.clearml.config.groups_enabled as true
-		with data.clearml.config.prohibit_user_signup_if_not_in_group as true
+		with data.clearml.config as settings({
+			"groups_enabled": true,
+			"prohibit_user_signup_if_not_in_group": true,
+		})
 
 	inside.allow
 	inside.company == "c1"
@@ -289,8 +321,10 @@ test_prohibit_with_the_whitelist if {
 
 	unlisted := sso.decision with input as new_user("nobody@nowhere.example", ["Data"])
 		with data.clearml.directory as directory
-		with data.clearml.config.groups_enabled as true
-		with data.clearml.config.prohibit_user_signup_if_not_in_group as true
+		with data.clearml.config as settings({
+			"groups_enabled": true,
+			"prohibit_user_signup_if_not_in_group": true,
+		})
 
 	unlisted == denied(["deny:not_whitelisted"])
 }
@@ -298,7 +332,7 @@ test_prohibit_with_the_whitelist if {
 test_groups_of_another_company_do_not_match if {
 	d := sso.decision with input as new_user("lead@corp.example", ["Data", "Ops"])
 		with data.clearml.directory as directory
-		with data.clearml.config.groups_enabled as true
+		with data.clearml.config as settings({"groups_enabled": true})
 
 	d.company == "c2"
 	d.groups == ["Ops"]
@@ -318,10 +352,12 @@ test_every_decision_explains_itself if {
 			every prohibit in [false, true] {
 				d := sso.decision with input as login
 					with data.clearml.directory as directory
-					with data.clearml.config.default_company as company
-					with data.clearml.config.groups_enabled as true
-					with data.clearml.config.admin_groups as admins
-					with data.clearml.config.prohibit_user_signup_if_not_in_group as prohibit
+					with data.clearml.config as settings({
+						"default_company": company,
+						"groups_enabled": true,
+						"admin_groups": admins,
+						"prohibit_user_signup_if_not_in_group": prohibit,
+					})
 				count(d.reasons) > 0
 				denials := [r | some r in d.reasons; startswith(r, "deny:")]
 				undenied := count(denials) == 0

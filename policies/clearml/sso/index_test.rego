@@ -31,6 +31,7 @@ indexed := {"index": {
 test_indexed_whitelist_email_in_any_case if {
 	d := sso.decision with input as new_user("ALICE@example.com", [])
 		with data.clearml.directory as indexed
+		with data.clearml.config as settings({})
 
 	d.allow
 	d.company == "c1"
@@ -40,6 +41,7 @@ test_indexed_whitelist_email_in_any_case if {
 test_indexed_whitelist_admin_email if {
 	d := sso.decision with input as new_user("boss@example.com", [])
 		with data.clearml.directory as indexed
+		with data.clearml.config as settings({})
 
 	d.role == "admin"
 }
@@ -47,6 +49,7 @@ test_indexed_whitelist_admin_email if {
 test_indexed_whitelist_domain if {
 	d := sso.decision with input as new_user("x@Corp.Example", [])
 		with data.clearml.directory as indexed
+		with data.clearml.config as settings({})
 
 	d.company == "c2"
 	d.reasons[0] == "signup:whitelist_domain"
@@ -55,6 +58,7 @@ test_indexed_whitelist_domain if {
 test_indexed_unknown_company if {
 	d := sso.decision with input as new_user("ghost@example.com", [])
 		with data.clearml.directory as indexed
+		with data.clearml.config as settings({})
 
 	d == denied(["deny:unknown_company"])
 }
@@ -62,6 +66,7 @@ test_indexed_unknown_company if {
 test_indexed_not_whitelisted if {
 	d := sso.decision with input as new_user("alice@elsewhere.example", [])
 		with data.clearml.directory as indexed
+		with data.clearml.config as settings({})
 
 	d == denied(["deny:not_whitelisted"])
 }
@@ -69,7 +74,7 @@ test_indexed_not_whitelisted if {
 test_indexed_groups_case_sensitive if {
 	d := sso.decision with input as existing_user("user", ["ML Team", "data", "Other"])
 		with data.clearml.directory as indexed
-		with data.clearml.config.groups_enabled as true
+		with data.clearml.config as settings({"groups_enabled": true})
 
 	d.groups == ["ML Team"]
 }
@@ -77,8 +82,7 @@ test_indexed_groups_case_sensitive if {
 test_indexed_groups_case_insensitive if {
 	d := sso.decision with input as new_user("x@corp.example", ["ML team", "OPS", "Other"])
 		with data.clearml.directory as indexed
-		with data.clearml.config.groups_enabled as true
-		with data.clearml.config.groups_case_sensitive as false
+		with data.clearml.config as settings({"groups_enabled": true, "groups_case_sensitive": false})
 
 	d.groups == ["ML TEAM", "Ml Team", "Ops", "ml team"]
 }
@@ -86,15 +90,19 @@ test_indexed_groups_case_insensitive if {
 test_indexed_prohibit if {
 	denied_login := sso.decision with input as new_user("x@nowhere.example", ["Other"])
 		with data.clearml.directory as indexed
-		with data.clearml.config.default_company as "c1"
-		with data.clearml.config.prohibit_user_signup_if_not_in_group as true
+		with data.clearml.config as settings({
+			"default_company": "c1",
+			"prohibit_user_signup_if_not_in_group": true,
+		})
 
 	denied_login == denied(["deny:not_in_group"])
 
 	allowed_login := sso.decision with input as new_user("x@nowhere.example", ["Data"])
 		with data.clearml.directory as indexed
-		with data.clearml.config.default_company as "c1"
-		with data.clearml.config.prohibit_user_signup_if_not_in_group as true
+		with data.clearml.config as settings({
+			"default_company": "c1",
+			"prohibit_user_signup_if_not_in_group": true,
+		})
 
 	allowed_login.allow
 }
@@ -102,7 +110,7 @@ test_indexed_prohibit if {
 test_indexed_default_company_missing if {
 	d := sso.decision with input as new_user("x@nowhere.example", [])
 		with data.clearml.directory as indexed
-		with data.clearml.config.default_company as "gone"
+		with data.clearml.config as settings({"default_company": "gone"})
 
 	d == denied(["deny:unknown_company"])
 }

@@ -1,0 +1,67 @@
+package rego
+
+// Reason codes. A decision lists the codes that explain it; they are stable.
+// An allow carries one entry code (login: or signup:), one role: code and one
+// groups: code, in that order; a deny carries every deny: code that applies,
+// sorted, or ReasonPolicyError alone.
+const (
+	// ReasonExistingUser: an existing ClearML user logs in to their company.
+	ReasonExistingUser = "login:existing_user"
+	// ReasonSignupDefaultCompany: a new user signs up into default_company;
+	// the whitelist and email_verified are not consulted.
+	ReasonSignupDefaultCompany = "signup:default_company"
+	// ReasonSignupWhitelistEmail: a new user signs up through a whitelisted
+	// email, compared without letter case.
+	ReasonSignupWhitelistEmail = "signup:whitelist_email"
+	// ReasonSignupWhitelistDomain: a new user signs up through a whitelisted
+	// email domain (the part after the last "@"), compared without letter case.
+	ReasonSignupWhitelistDomain = "signup:whitelist_domain"
+
+	// ReasonRoleAdminGroup: role sync is on and a Ping group is an admin group.
+	ReasonRoleAdminGroup = "role:admin_group"
+	// ReasonRoleNotInAdminGroup: role sync is on and no Ping group is an
+	// admin group, so the role is user (an admin is demoted).
+	ReasonRoleNotInAdminGroup = "role:not_in_admin_group"
+	// ReasonRoleWhitelistAdmin: no role sync; the whitelist entry a new user
+	// signed up through has is_admin.
+	ReasonRoleWhitelistAdmin = "role:whitelist_admin"
+	// ReasonRoleNewUser: no role sync; a new user gets role user.
+	ReasonRoleNewUser = "role:new_user"
+	// ReasonRoleUnchanged: no role sync; an existing user's role stays.
+	ReasonRoleUnchanged = "role:unchanged"
+
+	// ReasonGroupsSynced: groups are enabled; the decision lists every
+	// existing ClearML group of the company a Ping group names.
+	ReasonGroupsSynced = "groups:synced"
+	// ReasonGroupsDisabled: groups are disabled; memberships do not change.
+	ReasonGroupsDisabled = "groups:disabled"
+
+	// ReasonNotWhitelisted: no default company and neither the email nor its
+	// domain is whitelisted.
+	ReasonNotWhitelisted = "deny:not_whitelisted"
+	// ReasonEmailNotVerified: the whitelist matches but email_verified is false.
+	ReasonEmailNotVerified = "deny:email_not_verified"
+	// ReasonUnknownCompany: default_company or the whitelist entry names a
+	// company missing from the directory.
+	ReasonUnknownCompany = "deny:unknown_company"
+	// ReasonNotInGroup: prohibit_user_signup_if_not_in_group is set and no
+	// Ping group names an existing group of the target company.
+	ReasonNotInGroup = "deny:not_in_group"
+	// ReasonInvalidUser: the input's existing user has no company.
+	ReasonInvalidUser = "deny:invalid_user"
+
+	// ReasonPolicyError is set by this package, never by a policy: the policy
+	// failed, was undefined or returned a decision of the wrong shape.
+	ReasonPolicyError = "policy_error"
+)
+
+// Reasons lists every reason code the default policies and this package use.
+func Reasons() []string {
+	return []string{
+		ReasonExistingUser, ReasonSignupDefaultCompany, ReasonSignupWhitelistEmail, ReasonSignupWhitelistDomain,
+		ReasonRoleAdminGroup, ReasonRoleNotInAdminGroup, ReasonRoleWhitelistAdmin, ReasonRoleNewUser, ReasonRoleUnchanged,
+		ReasonGroupsSynced, ReasonGroupsDisabled,
+		ReasonNotWhitelisted, ReasonEmailNotVerified, ReasonUnknownCompany, ReasonNotInGroup, ReasonInvalidUser,
+		ReasonPolicyError,
+	}
+}

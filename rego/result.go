@@ -1,0 +1,161 @@
+package rego
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// PolicyError is a policy that did not produce a usable decision: the
+// evaluation failed, data.clearml.sso.decision was undefined, or its value
+// had the wrong shape. Decide turns it into a deny with ReasonPolicyError.
+type PolicyError struct {
+	// Revision is the policy set that failed.
+	Revision string
+	// Detail says what was wrong.
+	Detail string
+	// Err is the evaluation error, if any.
+	Err error
+}
+
+func (e *PolicyError) Error() string {
+	msg := "rego: policy error: " + e.Detail
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *PolicyError) Unwrap() error { return e.Err }
+
+// denyDecision is the deny a decision falls back to.
+func denyDecision(reasons ...string) *Decision {
+	return &Decision{Groups: []string{}, Reasons: reasons}
+}
+
+// Roles a decision may carry besides null.
+const (
+	RoleAdmin = "admin"
+	RoleUser  = "user"
+)
+
+// decisionKeys are the keys of a decision object, all required.
+var decisionKeys = []string{"allow", "company", "groups", "reasons", "role", "signup", "sync_groups"}
+
+// decodeDecision checks the shape of a decision value and converts it. A
+// deny is normalized to the deny shape with its reasons; groups are sorted
+// and deduplicated. The message names the first problem.
+func decodeDecision(v ast.Value, in *Input) (*Decision, string) {
+	obj, ok := v.(ast.Object)
+	if !ok {
+		return nil, fmt.Sprintf("decision is %s, not an object", ast.ValueName(v))
+	}
+	var unknown []string
+	for _, k := range obj.Keys() {
+		s, ok := k.Value.(ast.String)
+		if !ok || !slices.Contains(decisionKeys, string(s)) {
+			unknown = append(unknown, k.String())
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, "decision has unknown keys " + strings.Join(unknown, ", ")
+	}
+	for _, k := range decisionKeys {
+		if obj.Get(ast.InternedTerm(k)) == nil {
+			return nil, fmt.Sprintf("decision has no %q", k)
+		}
+	}
+	get := func(k string) ast.Value { return obj.Get(ast.InternedTerm(k)).Value }
+
+	var d Decision
+	var msg string
+	if d.Allow, msg = boolField(get("allow"), "allow"); msg != "" {
+		return nil, msg
+	}
+	if d.Signup, msg = boolField(get("signup"), "signup"); msg != "" {
+		return nil, msg
+	}
+	if d.SyncGroups, msg = boolField(get("sync_groups"), "sync_groups"); msg != "" {
+		return nil, msg
+	}
+	company, ok := get("company").(ast.String)
+	if !ok {
+		return nil, fmt.Sprintf("decision company is %s, not a string", ast.ValueName(get("company")))
+	}
+	d.Company = string(company)
+	switch r := get("role").(type) {
+	case ast.Null:
+	case ast.String:
+		if r != RoleAdmin && r != RoleUser {
+			return nil, fmt.Sprintf("decision role is %s, not \"admin\", \"user\" or null", r)
+		}
+		role := string(r)
+		d.Role = &role
+	default:
+		return nil, fmt.Sprintf("decision role is %s, not \"admin\", \"user\" or null", ast.ValueName(r))
+	}
+	if d.Groups, msg = stringsField(get("groups"), "groups"); msg != "" {
+		return nil, msg
+	}
+	if d.Reasons, msg = stringsField(get("reasons"), "reasons"); msg != "" {
+		return nil, msg
+	}
+	if len(d.Reasons) == 0 || slices.Contains(d.Reasons, "") {
+		return nil, "decision reasons must be non-empty codes, at least one"
+	}
+	if slices.Contains(d.Reasons, ReasonPolicyError) {
+		return nil, "decision reasons may not contain " + ReasonPolicyError
+	}
+
+	if !d.Allow {
+		return denyDecision(d.Reasons...), ""
+	}
+	switch {
+	case d.Company == "":
+		return nil, "decision allows without a company"
+	case d.Signup && in.User != nil:
+		return nil, "decision signs up a user who already exists"
+	case !d.Signup && in.User == nil:
+		return nil, "decision allows a new user without signing up"
+	case d.Signup && d.Role == nil:
+		return nil, "decision signs up a user without a role"
+	case !d.SyncGroups && len(d.Groups) > 0:
+		return nil, "decision lists groups with sync_groups false"
+	}
+	slices.Sort(d.Groups)
+	d.Groups = slices.Compact(d.Groups)
+	return &d, ""
+}
+
+func boolField(v ast.Value, name string) (bool, string) {
+	b, ok := v.(ast.Boolean)
+	if !ok {
+		return false, fmt.Sprintf("decision %s is %s, not a boolean", name, ast.ValueName(v))
+	}
+	return bool(b), ""
+}
+
+// stringsField accepts an array or a set of strings.
+func stringsField(v ast.Value, name string) ([]string, string) {
+	var terms []*ast.Term
+	switch x := v.(type) {
+	case *ast.Array:
+		terms = make([]*ast.Term, 0, x.Len())
+		x.Foreach(func(t *ast.Term) { terms = append(terms, t) })
+	case ast.Set:
+		terms = x.Slice()
+	default:
+		return nil, fmt.Sprintf("decision %s is %s, not a list of strings", name, ast.ValueName(v))
+	}
+	out := make([]string, 0, len(terms))
+	for _, t := range terms {
+		s, ok := t.Value.(ast.String)
+		if !ok {
+			return nil, fmt.Sprintf("decision %s contains %s, not a string", name, ast.ValueName(t.Value))
+		}
+		out = append(out, string(s))
+	}
+	return out, ""
+}

@@ -1,0 +1,3 @@
+package clearml.sso
+
+decision := {"allow": false, "reasons": ["deny:b"]}

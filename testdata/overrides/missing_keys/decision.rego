@@ -1,0 +1,7 @@
+package clearml.sso
+
+decision := {
+	"allow": true,
+	"company": "c1",
+	"reasons": ["signup:default_company"],
+}

@@ -1,0 +1,3 @@
+package clearml.sso
+
+allow := true

@@ -1,0 +1,12 @@
+package clearml.sso
+
+decision := {
+	"allow": true,
+	"signup": true,
+	"company": "c1",
+	"role": "user",
+	"sync_groups": false,
+	"groups": [],
+	"reasons": ["signup:default_company"],
+	"alow": true,
+}
