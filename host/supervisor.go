@@ -182,6 +182,17 @@ func Start(ctx context.Context, cfg Config) (*Plugin, error) {
 // (from Config.Directory, else lastDir). It leaves nothing running when it
 // fails.
 func (p *Plugin) launch(ctx context.Context, lastDir *rego.Directory) (*instance, error) {
+	dir := lastDir
+	if p.cfg.Directory != nil {
+		// Read first: no process is started for a directory that cannot be read.
+		dctx, cancel := context.WithTimeout(ctx, p.cfg.CallTimeout)
+		d, err := p.cfg.Directory(dctx)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("host: reading the directory to push: %w", err)
+		}
+		dir = d
+	}
 	cmd := exec.Command(p.cfg.PluginPath)
 	env := append([]string(nil), p.cfg.Env...)
 	if !p.cfg.SkipHostEnv {
@@ -203,17 +214,6 @@ func (p *Plugin) launch(ctx context.Context, lastDir *rego.Directory) (*instance
 		}
 		return nil, fmt.Errorf("host: launching plugin %s: %w", p.cfg.PluginPath, err)
 	}
-	inst := &instance{client: client, auth: auth, started: p.cfg.Now()}
-	dir := lastDir
-	if p.cfg.Directory != nil {
-		dctx, cancel := context.WithTimeout(ctx, p.cfg.CallTimeout)
-		dir, err = p.cfg.Directory(dctx)
-		cancel()
-		if err != nil {
-			client.Kill()
-			return nil, fmt.Errorf("host: reading the directory to push: %w", err)
-		}
-	}
 	if dir != nil {
 		cctx, cancel := context.WithTimeout(ctx, p.cfg.CallTimeout)
 		err = auth.SetDirectory(cctx, dir)
@@ -223,23 +223,27 @@ func (p *Plugin) launch(ctx context.Context, lastDir *rego.Directory) (*instance
 			return nil, fmt.Errorf("host: pushing the directory to plugin %s: %w", p.cfg.PluginPath, err)
 		}
 	}
-	return inst, nil
+	return &instance{client: client, auth: auth, started: p.cfg.Now()}, nil
 }
 
-// backoff is the wait before restart attempt number n of a failing run.
+// backoff is the wait before the next restart attempt after n consecutive
+// failures: none after one (a single crash is restarted at once), then
+// BackoffMin doubling up to BackoffMax.
 func (p *Plugin) backoff(n int) time.Duration {
-	if n <= 0 {
+	if n <= 1 {
 		return 0
 	}
 	d := p.cfg.BackoffMin
-	for i := 1; i < n && d < p.cfg.BackoffMax; i++ {
+	for i := 2; i < n && d < p.cfg.BackoffMax; i++ {
 		d *= 2
 	}
 	return min(d, p.cfg.BackoffMax)
 }
 
-// acquire returns a live instance, restarting the plugin when it died.
+// acquire returns a live instance, restarting the plugin when it died. A
+// call makes at most one restart attempt (its own or one it waited for).
 func (p *Plugin) acquire(ctx context.Context) (*instance, error) {
+	waited := false
 	for {
 		p.mu.Lock()
 		if p.closed {
@@ -254,13 +258,13 @@ func (p *Plugin) acquire(ctx context.Context) (*instance, error) {
 			p.retireLocked(inst)
 		}
 		if p.starting == nil {
-			now := p.cfg.Now()
-			if wait := p.nextAttempt.Sub(now); wait > 0 {
+			wait := max(p.nextAttempt.Sub(p.cfg.Now()), 0)
+			if waited || wait > 0 {
 				err := &UnavailableError{RetryAfter: wait, Err: p.lastErr}
 				p.mu.Unlock()
 				return nil, err
 			}
-			p.lastAttempt = now
+			p.lastAttempt = p.cfg.Now()
 			p.starting = make(chan struct{})
 			p.bg.Add(1)
 			go p.restart(p.starting, p.lastDir)
@@ -269,6 +273,7 @@ func (p *Plugin) acquire(ctx context.Context) (*instance, error) {
 		p.mu.Unlock()
 		select {
 		case <-ch:
+			waited = true
 		case <-ctx.Done():
 			return nil, &UnavailableError{Err: fmt.Errorf("waiting for the plugin to restart: %w", ctx.Err())}
 		}
@@ -277,14 +282,14 @@ func (p *Plugin) acquire(ctx context.Context) (*instance, error) {
 
 // retireLocked drops a dead instance and schedules the next attempt: a
 // plugin that died sooner than BackoffMax after its launch counts as one
-// more failure. p.mu must be held.
+// more consecutive failure; one that ran longer starts a new count.
+// p.mu must be held.
 func (p *Plugin) retireLocked(inst *instance) {
 	p.inst = nil
-	if p.cfg.Now().Sub(inst.started) < p.cfg.BackoffMax {
-		p.failures++
-	} else {
+	if p.cfg.Now().Sub(inst.started) >= p.cfg.BackoffMax {
 		p.failures = 0
 	}
+	p.failures++
 	p.nextAttempt = p.lastAttempt.Add(p.backoff(p.failures))
 	p.lastErr = errors.New("the plugin process exited")
 	p.log.Warn("plugin process is gone; restarting on the next call", "consecutive_failures", p.failures)
