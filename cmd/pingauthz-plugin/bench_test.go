@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	goplugin "github.com/hashicorp/go-plugin"
+
+	"github.com/pingauthz/pingauthz/plugin"
+	"github.com/pingauthz/pingauthz/plugin/ping"
+	"github.com/pingauthz/pingauthz/rego"
+)
+
+// BenchmarkDecideRPC measures one Decide through the real plugin binary
+// (gRPC over AutoMTLS, policy evaluation included) and reports its p50.
+func BenchmarkDecideRPC(b *testing.B) {
+	emu := startEmulator(b, ping.EnvName("groups__enabled")+"=true", ping.EnvName("groups__admins")+`=["Admins"]`)
+	_, a := launch(b, emu.env, hostLogger(b))
+	ctx := context.Background()
+	if err := a.SetDirectory(ctx, acme()); err != nil {
+		b.Fatal(err)
+	}
+	in := &rego.Input{Identity: rego.Identity{
+		Issuer: emu.srv.Issuer(), Subject: "s1", UserID: "s1", Email: "alice@acme.com", EmailVerified: verified(true),
+		Name: "Alice", Groups: []string{"ML Team", "Admins"},
+		Claims: map[string]any{"sub": "s1", "email": "alice@acme.com", "groups": []any{"ML Team", "Admins"}},
+	}}
+	durations := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		if _, err := a.Decide(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+		durations = append(durations, time.Since(start))
+	}
+	b.StopTimer()
+	reportPercentiles(b, durations)
+}
+
+// BenchmarkPluginStart measures from plugin.NewClient to the first
+// successful Info: process start, handshake, AutoMTLS and policy compilation.
+func BenchmarkPluginStart(b *testing.B) {
+	emu := startEmulator(b)
+	logger := hostLogger(b)
+	ctx := context.Background()
+	durations := make([]time.Duration, 0, b.N)
+	for b.Loop() {
+		cfg := clientConfig(b, emu.env, logger)
+		start := time.Now()
+		client := goplugin.NewClient(cfg)
+		a, err := plugin.Dispense(client)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := a.Info(ctx); err != nil {
+			b.Fatal(err)
+		}
+		durations = append(durations, time.Since(start))
+		b.StopTimer()
+		client.Kill()
+		b.StartTimer()
+	}
+	reportPercentiles(b, durations)
+}
+
+// reportPercentiles reports the p50 and p99 of durations in microseconds.
+func reportPercentiles(b *testing.B, durations []time.Duration) {
+	if len(durations) == 0 {
+		return
+	}
+	slices.Sort(durations)
+	at := func(q float64) float64 {
+		return float64(durations[int(q*float64(len(durations)-1))].Nanoseconds()) / 1e3
+	}
+	b.ReportMetric(at(0.50), "p50-µs")
+	b.ReportMetric(at(0.99), "p99-µs")
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/pingauthz/pingauthz/internal/pingemu"
+	"github.com/pingauthz/pingauthz/plugin"
+	"github.com/pingauthz/pingauthz/plugin/ping"
+	"github.com/pingauthz/pingauthz/rego"
+)
+
+// acme is the directory the tests push: one company with one group, and
+// its email domain on the whitelist.
+func acme() *rego.Directory {
+	return &rego.Directory{
+		Companies: map[string]rego.Company{"c1": {Name: "Acme", Groups: []string{"ML Team", "Ops"}}},
+		Whitelist: rego.Whitelist{Domains: map[string]rego.WhitelistEntry{"acme.com": {Company: "c1"}}},
+	}
+}
+
+func verified(b bool) *bool { return &b }
+
+func TestDecideOverRealPlugin(t *testing.T) {
+	emu := startEmulator(t, ping.EnvName("groups__enabled")+"=true")
+	_, a := launch(t, emu.env, hostLogger(t))
+	ctx := context.Background()
+	if err := a.SetDirectory(ctx, acme()); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name                string
+		in                  *rego.Input
+		allow, signup, sync bool
+		company             string
+		groups              []string
+	}{
+		{"whitelisted domain signs up", &rego.Input{Identity: rego.Identity{
+			Issuer: emu.srv.Issuer(), Subject: "s1", UserID: "s1", Email: "alice@acme.com",
+			EmailVerified: verified(true), Groups: []string{"ML Team", "Elsewhere"},
+		}}, true, true, true, "c1", []string{"ML Team"}},
+		{"unverified email does not sign up", &rego.Input{Identity: rego.Identity{
+			Issuer: emu.srv.Issuer(), Subject: "s2", UserID: "s2", Email: "eve@acme.com", EmailVerified: verified(false),
+		}}, false, false, false, "", nil},
+		{"unknown domain does not sign up", &rego.Input{Identity: rego.Identity{
+			Issuer: emu.srv.Issuer(), Subject: "s3", UserID: "s3", Email: "bob@other.org", EmailVerified: verified(true),
+		}}, false, false, false, "", nil},
+		{"existing user logs in", &rego.Input{
+			Identity: rego.Identity{Issuer: emu.srv.Issuer(), Subject: "s4", UserID: "s4", Email: "bob@other.org", Groups: []string{"Ops"}},
+			User:     &rego.User{ID: "u4", Company: "c1", Role: "user"},
+		}, true, false, true, "c1", []string{"Ops"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := a.Decide(ctx, tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Allow != tt.allow || len(d.Reasons) == 0 {
+				t.Fatalf("decision %+v, want allow=%v with reasons", d, tt.allow)
+			}
+			if !tt.allow {
+				return
+			}
+			if d.Signup != tt.signup || d.Company != tt.company || d.SyncGroups != tt.sync || !slices.Equal(d.Groups, tt.groups) {
+				t.Errorf("decision %+v, want signup=%v company=%q sync_groups=%v groups=%v",
+					d, tt.signup, tt.company, tt.sync, tt.groups)
+			}
+		})
+	}
+}
+
+func TestLoginOverRealPlugin(t *testing.T) {
+	emu := startEmulator(t, ping.EnvName("groups__enabled")+"=true", ping.EnvName("code_challenge")+"=true")
+	_, a := launch(t, emu.env, hostLogger(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.SetDirectory(ctx, acme()); err != nil {
+		t.Fatal(err)
+	}
+	begun, err := a.Begin(ctx, &plugin.BeginRequest{RedirectURI: emu.redirect, ReturnTo: "/projects"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	callback, err := pingemu.Login(ctx, nil, begun.AuthURL, "alice", "alice-pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	query := map[string]string{}
+	for k, v := range callback.Query() {
+		query[k] = v[0]
+	}
+	done, err := a.Complete(ctx, &plugin.CompleteRequest{RedirectURI: emu.redirect, SealedState: begun.SealedState, Query: query})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := done.Identity
+	sub, _ := emu.srv.Subject("alice")
+	if done.ReturnTo != "/projects" || id.Issuer != emu.srv.Issuer() || id.Subject != sub || id.Email != "alice@acme.com" ||
+		id.EmailVerified == nil || !*id.EmailVerified || id.Name != "Alice A" || !slices.Equal(id.Groups, []string{"ML Team"}) {
+		t.Errorf("Complete = %+v", done)
+	}
+	if id.Claims["email"] != "alice@acme.com" {
+		t.Errorf("claims %v lack the email", id.Claims)
+	}
+	d, err := a.Decide(ctx, &rego.Input{Identity: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Allow || !d.Signup || d.Company != "c1" || !slices.Equal(d.Groups, []string{"ML Team"}) {
+		t.Errorf("decision %+v, want a sign-up into c1 with ML Team", d)
+	}
+
+	// The sealed state is single-use: a replay is an invalid_state LoginError.
+	_, err = a.Complete(ctx, &plugin.CompleteRequest{RedirectURI: emu.redirect, SealedState: begun.SealedState, Query: query})
+	var le *plugin.LoginError
+	if !errors.As(err, &le) || le.Kind != plugin.KindInvalidState {
+		t.Errorf("replayed Complete: %v, want an invalid_state LoginError", err)
+	}
+}

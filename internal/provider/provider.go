@@ -1,0 +1,141 @@
+// Package provider is the plugin's Authenticator: the Ping relying party
+// for Begin and Complete and the Rego decision engine for SetDirectory and
+// Decide. It holds no sessions and does not talk to the host's directory.
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/pingauthz/pingauthz/internal/config"
+	"github.com/pingauthz/pingauthz/plugin"
+	"github.com/pingauthz/pingauthz/plugin/ping"
+	"github.com/pingauthz/pingauthz/rego"
+)
+
+// CallbackPath is the host path Ping redirects back to.
+const CallbackPath = "/callback_" + config.Provider
+
+// Options configure a Provider. Every field is optional.
+type Options struct {
+	// Logger gets the provider's log; nil discards. With Config.Debug,
+	// every decision is logged with its reasons (never tokens or secrets).
+	Logger hclog.Logger
+	// HTTPClient calls Ping; nil means the relying party's default client.
+	HTTPClient *http.Client
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// Provider implements plugin.Authenticator. It is safe for concurrent use.
+type Provider struct {
+	rp      *ping.RelyingParty
+	engine  *rego.Engine
+	log     hclog.Logger
+	debug   bool
+	summary map[string]string
+}
+
+var _ plugin.Authenticator = (*Provider)(nil)
+
+// New builds the relying party and compiles the decision policies for cfg.
+// It does not contact Ping: discovery happens at the first login.
+func New(ctx context.Context, cfg *config.Config, opts Options) (*Provider, error) {
+	if cfg == nil {
+		return nil, errors.New("provider: no configuration")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	rp, err := ping.New(ctx, ping.Options{
+		Config:     cfg,
+		HTTPClient: opts.HTTPClient,
+		Logger:     log.Named("ping"),
+		Now:        opts.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("provider: %w", err)
+	}
+	engine, err := rego.New(ctx, cfg, rego.WithLogger(log.Named("rego")))
+	if err != nil {
+		return nil, fmt.Errorf("provider: %w", err)
+	}
+	p := &Provider{rp: rp, engine: engine, log: log, debug: cfg.Debug, summary: cfg.Summary()}
+	log.Info("provider ready", "provider", config.Provider, "policy_revision", engine.Revision())
+	return p, nil
+}
+
+// Info implements plugin.Authenticator.
+func (p *Provider) Info(context.Context) (*plugin.Info, error) {
+	return &plugin.Info{
+		Provider:       config.Provider,
+		CallbackPath:   CallbackPath,
+		Config:         maps.Clone(p.summary),
+		PolicyRevision: p.engine.Revision(),
+	}, nil
+}
+
+// Begin implements plugin.Authenticator.
+func (p *Provider) Begin(ctx context.Context, req *plugin.BeginRequest) (*plugin.BeginResponse, error) {
+	authURL, sealed, err := p.rp.Begin(ctx, req.RedirectURI, req.ReturnTo)
+	if err != nil {
+		return nil, err
+	}
+	return &plugin.BeginResponse{AuthURL: authURL, SealedState: sealed}, nil
+}
+
+// Complete implements plugin.Authenticator.
+func (p *Provider) Complete(ctx context.Context, req *plugin.CompleteRequest) (*plugin.CompleteResponse, error) {
+	query := make(url.Values, len(req.Query))
+	for k, v := range req.Query {
+		query.Set(k, v)
+	}
+	id, returnTo, err := p.rp.Complete(ctx, req.RedirectURI, req.SealedState, query)
+	if err != nil {
+		return nil, err
+	}
+	return &plugin.CompleteResponse{Identity: *id, ReturnTo: returnTo}, nil
+}
+
+// SetDirectory implements plugin.Authenticator.
+func (p *Provider) SetDirectory(ctx context.Context, dir *rego.Directory) error {
+	if err := p.engine.SetDirectory(ctx, dir); err != nil {
+		return err
+	}
+	if p.debug {
+		groups := 0
+		for _, c := range dir.Companies {
+			groups += len(c.Groups)
+		}
+		p.log.Debug("directory set", "companies", len(dir.Companies), "groups", groups,
+			"whitelisted_emails", len(dir.Whitelist.Emails), "whitelisted_domains", len(dir.Whitelist.Domains))
+	}
+	return nil
+}
+
+// Decide implements plugin.Authenticator.
+func (p *Provider) Decide(ctx context.Context, in *rego.Input) (*rego.Decision, error) {
+	d, err := p.engine.Decide(ctx, in)
+	if err != nil {
+		p.log.Error("decision failed", "issuer", in.Identity.Issuer, "user_id", in.Identity.UserID, "error", err)
+		return nil, err
+	}
+	if p.debug {
+		role := "(unchanged)"
+		if d.Role != nil {
+			role = *d.Role
+		}
+		p.log.Debug("decision", "issuer", in.Identity.Issuer, "user_id", in.Identity.UserID,
+			"existing_user", in.User != nil, "allow", d.Allow, "signup", d.Signup, "company", d.Company,
+			"role", role, "sync_groups", d.SyncGroups, "groups", d.Groups, "reasons", d.Reasons)
+	}
+	return d, nil
+}

@@ -1,0 +1,200 @@
+package provider
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/pingauthz/pingauthz/internal/config"
+	"github.com/pingauthz/pingauthz/internal/pingemu"
+	"github.com/pingauthz/pingauthz/plugin"
+	"github.com/pingauthz/pingauthz/rego"
+)
+
+const (
+	clientID     = "provider-test-client"
+	clientSecret = "provider-test-secret-never-logged"
+	redirect     = "http://127.0.0.1:8008/callback_ping"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// setup starts an emulator and a Provider configured for it.
+func setup(t *testing.T, edit func(*config.Config)) (*Provider, *pingemu.Server, *lockedBuffer) {
+	t.Helper()
+	emu, err := pingemu.Start(pingemu.Options{
+		Clients: []pingemu.Client{{ID: clientID, Secret: clientSecret, RedirectURIs: []string{redirect}}},
+		Users: []pingemu.User{{
+			Username: "alice", Password: "pw",
+			Claims: map[string]any{"email": "alice@acme.com", "email_verified": true, "name": "Alice"},
+			Groups: []string{"ML Team"},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = emu.Close() })
+	cfg := config.Default()
+	cfg.AuthorizeURL, cfg.AccessTokenURL = emu.AuthorizeURL(), emu.TokenURL()
+	cfg.ClientID, cfg.ClientSecret = clientID, clientSecret
+	cfg.Groups.Enabled = true
+	if edit != nil {
+		edit(&cfg)
+	}
+	logs := &lockedBuffer{}
+	logger := hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Debug})
+	p, err := New(context.Background(), &cfg, Options{Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("provider log:\n%s", logs.String())
+		}
+	})
+	return p, emu, logs
+}
+
+func directory() *rego.Directory {
+	return &rego.Directory{
+		Companies: map[string]rego.Company{"c1": {Name: "Acme", Groups: []string{"ML Team"}}},
+		Whitelist: rego.Whitelist{Emails: map[string]rego.WhitelistEntry{"alice@acme.com": {Company: "c1", IsAdmin: true}}},
+	}
+}
+
+func TestNewRejectsNilConfig(t *testing.T) {
+	if _, err := New(context.Background(), nil, Options{}); err == nil || !strings.HasPrefix(err.Error(), "provider: ") {
+		t.Errorf("error %v, want a provider error", err)
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	cfg := config.Default()
+	cfg.ClientID, cfg.ClientSecret = clientID, clientSecret
+	if _, err := New(context.Background(), &cfg, Options{}); err == nil {
+		t.Error("a configuration without endpoints was accepted")
+	}
+}
+
+func TestInfo(t *testing.T) {
+	p, emu, _ := setup(t, nil)
+	info, err := p.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Provider != config.Provider || info.CallbackPath != "/callback_ping" || info.PolicyRevision != p.engine.Revision() {
+		t.Errorf("Info = %+v", info)
+	}
+	if info.Config["authorize_url"] != emu.AuthorizeURL() {
+		t.Errorf("Info.Config = %v", info.Config)
+	}
+	for k, v := range info.Config {
+		if strings.Contains(v, clientSecret) {
+			t.Errorf("Info.Config[%q] shows the secret", k)
+		}
+	}
+	info.Config["authorize_url"] = "changed"
+	again, _ := p.Info(context.Background())
+	if again.Config["authorize_url"] != emu.AuthorizeURL() {
+		t.Error("changing Info.Config changed the provider")
+	}
+}
+
+func TestLoginAndDecide(t *testing.T) {
+	p, emu, logs := setup(t, func(c *config.Config) { c.Debug = true; c.CodeChallenge = true })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.SetDirectory(ctx, directory()); err != nil {
+		t.Fatal(err)
+	}
+	begun, err := p.Begin(ctx, &plugin.BeginRequest{RedirectURI: redirect, ReturnTo: "/x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := pingemu.Login(ctx, nil, begun.AuthURL, "alice", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := p.Complete(ctx, &plugin.CompleteRequest{RedirectURI: redirect, SealedState: begun.SealedState, Query: first(cb.Query())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.ReturnTo != "/x" || done.Identity.Email != "alice@acme.com" || done.Identity.Issuer != emu.Issuer() {
+		t.Errorf("Complete = %+v", done)
+	}
+	d, err := p.Decide(ctx, &rego.Input{Identity: done.Identity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Allow || !d.Signup || d.Company != "c1" || d.Role == nil || *d.Role != "admin" || !slices.Equal(d.Groups, []string{"ML Team"}) {
+		t.Errorf("decision %+v, want an admin sign-up into c1", d)
+	}
+	log := logs.String()
+	for _, want := range []string{"decision", "reasons", d.Reasons[0], "directory set"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("debug log lacks %q", want)
+		}
+	}
+	for _, secret := range []string{clientSecret, query(cb, "code"), begun.SealedState} {
+		if strings.Contains(log, secret) {
+			t.Errorf("the log shows a secret value %.12q...", secret)
+		}
+	}
+}
+
+func TestCompleteErrorsAreLoginErrors(t *testing.T) {
+	p, _, _ := setup(t, nil)
+	_, err := p.Complete(context.Background(), &plugin.CompleteRequest{
+		RedirectURI: redirect, SealedState: "garbage", Query: map[string]string{"state": "s", "code": "c"},
+	})
+	var le *plugin.LoginError
+	if !errors.As(err, &le) || le.Kind != plugin.KindInvalidState {
+		t.Errorf("error %v, want an invalid_state LoginError", err)
+	}
+}
+
+func TestDecideWithoutDebugLogsNoDecision(t *testing.T) {
+	p, _, logs := setup(t, nil)
+	if err := p.SetDirectory(context.Background(), directory()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Decide(context.Background(), &rego.Input{Identity: rego.Identity{Subject: "s", UserID: "s", Email: "x@y.z"}}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "reasons") {
+		t.Errorf("a decision was logged without debug:\n%s", logs.String())
+	}
+}
+
+func first(v url.Values) map[string]string {
+	out := map[string]string{}
+	for k, vs := range v {
+		out[k] = vs[0]
+	}
+	return out
+}
+
+func query(u *url.URL, k string) string { return u.Query().Get(k) }
