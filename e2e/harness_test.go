@@ -1,0 +1,359 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	_ "modernc.org/sqlite"
+
+	"github.com/pingauthz/pingauthz/host"
+	"github.com/pingauthz/pingauthz/internal/demo"
+	"github.com/pingauthz/pingauthz/internal/pingemu"
+)
+
+// syncBuffer is a log sink that outlives the test goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testLogger returns a logger whose output is shown when tb fails.
+func testLogger(tb testing.TB) hclog.Logger {
+	buf := &syncBuffer{}
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			tb.Logf("server log:\n%s", buf.String())
+		}
+	})
+	return hclog.New(&hclog.LoggerOptions{Name: "server", Output: buf, Level: hclog.Debug})
+}
+
+// startDemo runs the demo on loopback ports with the prebuilt plugin.
+func startDemo(tb testing.TB, opts demo.Options) *demo.Demo {
+	tb.Helper()
+	if opts.Listen == "" {
+		opts.Listen = "127.0.0.1:0"
+	}
+	if opts.PluginPath == "" {
+		opts.PluginPath = pluginBinary
+	}
+	if opts.Logger == nil {
+		opts.Logger = testLogger(tb)
+	}
+	if opts.Dir == "" {
+		opts.Dir = tb.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d, err := demo.Start(ctx, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := d.Close(); err != nil {
+			tb.Errorf("closing the demo: %v", err)
+		}
+	})
+	return d
+}
+
+// browser is an HTTP client with its own cookie jar that does not follow
+// redirects, so every step of a login can be checked.
+type browser struct {
+	tb testing.TB
+	hc *http.Client
+	d  *demo.Demo
+}
+
+func newBrowser(tb testing.TB, d *demo.Demo) *browser {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &browser{tb: tb, d: d, hc: &http.Client{
+		Jar:           jar,
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// page is a response with its body read.
+type page struct {
+	status   int
+	location string
+	body     string
+}
+
+func (b *browser) get(rawURL string) (*page, error) {
+	resp, err := b.hc.Get(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	return &page{status: resp.StatusCode, location: resp.Header.Get("Location"), body: string(body)}, nil
+}
+
+// begin starts a login at the server and returns the authorize URL.
+func (b *browser) begin(returnTo string) (string, error) {
+	u := b.d.URL + "/login/ping"
+	if returnTo != "" {
+		u += "?return_to=" + url.QueryEscape(returnTo)
+	}
+	p, err := b.get(u)
+	if err != nil {
+		return "", err
+	}
+	if p.status != http.StatusFound || p.location == "" {
+		return "", fmt.Errorf("GET /login/ping: status %d, location %q: %s", p.status, p.location, p.body)
+	}
+	return p.location, nil
+}
+
+// signIn fills the emulator's login form and returns the callback URL.
+func (b *browser) signIn(authURL, username string) (string, error) {
+	u, ok := demo.FindUser(b.d.Users, username)
+	if !ok {
+		return "", fmt.Errorf("no demo user %q", username)
+	}
+	cb, err := pingemu.Login(context.Background(), b.hc, authURL, u.Username, u.Password)
+	if err != nil {
+		return "", err
+	}
+	return cb.String(), nil
+}
+
+// login runs a whole login and returns the callback's response.
+func (b *browser) login(username, returnTo string) (*page, error) {
+	authURL, err := b.begin(returnTo)
+	if err != nil {
+		return nil, err
+	}
+	cb, err := b.signIn(authURL, username)
+	if err != nil {
+		return nil, err
+	}
+	return b.get(cb)
+}
+
+// mustLogin logs in and fails unless the login ends on a session.
+func (b *browser) mustLogin(username string) *host.Account {
+	b.tb.Helper()
+	p, err := b.login(username, "")
+	if err != nil {
+		b.tb.Fatalf("login %s: %v", username, err)
+	}
+	if p.status != http.StatusSeeOther || p.location != "/" {
+		b.tb.Fatalf("login %s: callback status %d location %q, want 303 to /:\n%s", username, p.status, p.location, p.body)
+	}
+	a, err := b.me()
+	if err != nil {
+		b.tb.Fatalf("login %s: %v", username, err)
+	}
+	return a
+}
+
+// me returns the session's account from /api/me.
+func (b *browser) me() (*host.Account, error) {
+	p, err := b.get(b.d.URL + "/api/me")
+	if err != nil {
+		return nil, err
+	}
+	if p.status != http.StatusOK {
+		return nil, fmt.Errorf("GET /api/me: status %d: %s", p.status, p.body)
+	}
+	var a host.Account
+	if err := json.Unmarshal([]byte(p.body), &a); err != nil {
+		return nil, fmt.Errorf("GET /api/me: %w", err)
+	}
+	return &a, nil
+}
+
+// dump returns every row of every table of the SQLite file, so that two
+// dumps show whether anything changed.
+func dump(tb testing.TB, path string) map[string][]string {
+	tb.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.ToSlash(path)+"?mode=ro")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			tb.Fatal(err)
+		}
+		tables = append(tables, n)
+	}
+	if err := rows.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	if len(tables) == 0 {
+		tb.Fatalf("database %s has no tables", path)
+	}
+	out := make(map[string][]string, len(tables))
+	for _, t := range tables {
+		r, err := db.Query(`SELECT * FROM "` + t + `"`)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cols, _ := r.Columns()
+		var lines []string
+		for r.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := r.Scan(ptrs...); err != nil {
+				tb.Fatal(err)
+			}
+			parts := make([]string, len(vals))
+			for i, v := range vals {
+				if b, ok := v.([]byte); ok {
+					v = string(b)
+				}
+				parts[i] = fmt.Sprintf("%s=%v", cols[i], v)
+			}
+			lines = append(lines, strings.Join(parts, " "))
+		}
+		if err := r.Close(); err != nil {
+			tb.Fatal(err)
+		}
+		slices.Sort(lines)
+		out[t] = lines
+	}
+	return out
+}
+
+// sameDump fails when two dumps differ, naming the tables.
+func sameDump(tb testing.TB, before, after map[string][]string) {
+	tb.Helper()
+	for t, rows := range after {
+		if !slices.Equal(before[t], rows) {
+			tb.Errorf("table %s changed:\nbefore %q\nafter  %q", t, before[t], rows)
+		}
+	}
+	for t := range before {
+		if _, ok := after[t]; !ok {
+			tb.Errorf("table %s disappeared", t)
+		}
+	}
+}
+
+// pluginPIDs returns the live pingauthz-plugin processes whose parent is
+// parent, read from /proc.
+func pluginPIDs(parent int) ([]int, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
+		s := string(stat)
+		end := strings.LastIndexByte(s, ')')
+		if end < 0 {
+			continue
+		}
+		fields := strings.Fields(s[end+1:])
+		if len(fields) < 2 || fields[0] == "Z" || fields[1] != strconv.Itoa(parent) {
+			continue
+		}
+		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+		if err != nil || !strings.HasPrefix(filepath.Base(exe), "pingauthz-plugin") {
+			continue
+		}
+		pids = append(pids, pid)
+	}
+	return pids, nil
+}
+
+// killPlugin kills this process's plugin child and waits until it is gone.
+func killPlugin(tb testing.TB) {
+	tb.Helper()
+	pids, err := pluginPIDs(os.Getpid())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(pids) != 1 {
+		tb.Fatalf("found plugin processes %v, want exactly one", pids)
+	}
+	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+		tb.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pids, err := pluginPIDs(os.Getpid())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if len(pids) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("plugin %v still running 10s after SIGKILL", pids)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// retry calls f until it succeeds or the timeout passes.
+func retry(timeout time.Duration, f func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+var errNoSession = errors.New("no session")

@@ -1,0 +1,253 @@
+// Package server assembles the reference server: the SQLite directory, the
+// supervised plugin and the login handlers, with the directory pushed to the
+// plugin at start and after every change. `pingauthz serve` and `pingauthz
+// demo` both run it. It does not read the CLEARML__ environment itself: the
+// caller validates it and passes what the plugin needs.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/pingauthz/pingauthz/host"
+	"github.com/pingauthz/pingauthz/internal/store"
+	"github.com/pingauthz/pingauthz/rego"
+)
+
+// Defaults of Config.
+const (
+	// DefaultDirectoryPoll is how often the database is checked for
+	// directory changes made by another process (e.g. `pingauthz admin`).
+	DefaultDirectoryPoll = 5 * time.Second
+	// DefaultShutdownTimeout bounds the graceful end of open requests.
+	DefaultShutdownTimeout = 10 * time.Second
+	// pushTimeout bounds one directory push.
+	pushTimeout = 30 * time.Second
+)
+
+// Config configures Open.
+type Config struct {
+	// DBPath is the SQLite directory file; it is created when absent.
+	DBPath string
+	// PluginPath is the plugin binary; PluginChecksum, when set, is its SHA-256.
+	PluginPath     string
+	PluginChecksum []byte
+	// PluginEnv is added to the plugin's environment; with
+	// SkipHostEnv the plugin gets only PluginEnv.
+	PluginEnv   []string
+	SkipHostEnv bool
+	// PublicURL is the server's external origin (no path); the callback is
+	// PublicURL + host.CallbackPath.
+	PublicURL string
+	// Logger gets the server's and the plugin's log; nil discards it.
+	Logger hclog.Logger
+	// DirectoryPoll is how often the database is read to catch directory
+	// changes made by other processes; zero means DefaultDirectoryPoll and
+	// a negative value turns polling off (changes made through Store are
+	// pushed at once either way).
+	DirectoryPoll time.Duration
+	// SessionTTL is the session lifetime; zero means host.DefaultSessionTTL.
+	SessionTTL time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is an opened reference server. Its Handler serves the login pages;
+// Serve runs it on a listener.
+type Server struct {
+	// Store is the directory; changes made through it reach the plugin.
+	Store *store.Store
+	// Plugin is the supervised plugin process.
+	Plugin *host.Plugin
+	// Handler serves /, /login/ping, /callback_ping, /api/me and /logout.
+	Handler http.Handler
+
+	cfg  Config
+	log  hclog.Logger
+	plug atomic.Pointer[host.Plugin]
+
+	pollMu   sync.Mutex
+	lastSeen *rego.Directory
+
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens the store, starts the plugin with the current directory and
+// builds the handler. On error nothing stays open or running.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.DBPath == "" {
+		return nil, errors.New("server: Config.DBPath is empty")
+	}
+	if cfg.PluginPath == "" {
+		return nil, errors.New("server: Config.PluginPath is empty")
+	}
+	if cfg.DirectoryPoll == 0 {
+		cfg.DirectoryPoll = DefaultDirectoryPoll
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, stop: make(chan struct{})}
+	if s.log == nil {
+		s.log = hclog.NewNullLogger()
+	}
+	st, err := store.Open(ctx, cfg.DBPath, store.WithNow(cfg.Now), store.OnChange(s.directoryChanged))
+	if err != nil {
+		return nil, fmt.Errorf("server: opening the database: %w", err)
+	}
+	s.Store = st
+	p, err := host.Start(ctx, host.Config{
+		PluginPath:  cfg.PluginPath,
+		Checksum:    cfg.PluginChecksum,
+		Env:         cfg.PluginEnv,
+		SkipHostEnv: cfg.SkipHostEnv,
+		Logger:      s.log.Named("plugin"),
+		Directory:   s.snapshot,
+		Now:         cfg.Now,
+	})
+	if err != nil {
+		_ = st.Close()
+		return nil, fmt.Errorf("server: starting the plugin: %w", err)
+	}
+	s.Plugin = p
+	s.plug.Store(p)
+	h, err := host.NewHandler(host.HandlerConfig{
+		Auth:       p,
+		Directory:  st,
+		PublicURL:  cfg.PublicURL,
+		Logger:     s.log.Named("http"),
+		SessionTTL: cfg.SessionTTL,
+		Now:        cfg.Now,
+		OnDirectoryChange: func(ctx context.Context) {
+			s.push(ctx, "after a failed apply")
+		},
+	})
+	if err != nil {
+		p.Close()
+		_ = st.Close()
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.Handler = h
+	if cfg.DirectoryPoll > 0 {
+		s.wg.Add(1)
+		go s.poll()
+	}
+	return s, nil
+}
+
+// snapshot reads the directory for the plugin and remembers it as seen.
+func (s *Server) snapshot(ctx context.Context) (*rego.Directory, error) {
+	d, err := s.Store.Snapshot(ctx)
+	if err == nil {
+		s.pollMu.Lock()
+		s.lastSeen = d
+		s.pollMu.Unlock()
+	}
+	return d, err
+}
+
+// directoryChanged is the store's change hook: it pushes the new directory.
+func (s *Server) directoryChanged() {
+	s.push(context.Background(), "after a change")
+}
+
+// push sends the current directory to the plugin; failures are logged (a
+// plugin that restarts pushes the directory again itself).
+func (s *Server) push(ctx context.Context, why string) {
+	p := s.plug.Load()
+	if p == nil {
+		return // the plugin's first launch pushes the directory
+	}
+	ctx, cancel := context.WithTimeout(ctx, pushTimeout)
+	defer cancel()
+	if err := p.PushDirectory(ctx); err != nil {
+		s.log.Error("pushing the directory to the plugin failed", "when", why, "error", err)
+		return
+	}
+	s.log.Debug("directory pushed", "when", why)
+}
+
+// poll pushes the directory when another process has changed it.
+func (s *Server) poll() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.DirectoryPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), pushTimeout)
+		d, err := s.Store.Snapshot(ctx)
+		cancel()
+		if err != nil {
+			s.log.Warn("reading the directory for changes failed", "error", err)
+			continue
+		}
+		s.pollMu.Lock()
+		changed := !reflect.DeepEqual(d, s.lastSeen)
+		s.pollMu.Unlock()
+		if changed {
+			s.push(context.Background(), "changed by another process")
+		}
+	}
+}
+
+// Serve serves the handler on ln until ctx ends, then shuts down
+// gracefully, waiting at most DefaultShutdownTimeout for open requests. It
+// does not close the Server.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          s.log.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), DefaultShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		_ = hs.Close()
+		<-errc
+		return fmt.Errorf("server: shutting down: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("server: %w", err)
+	}
+	return nil
+}
+
+// Close stops the polling, the plugin process and closes the store. It is
+// idempotent.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		s.wg.Wait()
+		s.plug.Store(nil)
+		s.Plugin.Close()
+		s.closeErr = s.Store.Close()
+	})
+	return s.closeErr
+}
