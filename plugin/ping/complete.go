@@ -37,6 +37,11 @@ func (rp *RelyingParty) complete(ctx context.Context, redirectURI, sealedState s
 	if err != nil {
 		return nil, "", err
 	}
+	for _, k := range []string{"state", "code", "iss", "error"} {
+		if len(query[k]) > 1 {
+			return nil, "", newError(plugin.KindInvalidInput, "the callback repeats the parameter "+k, errDuplicateParam)
+		}
+	}
 	cbState := query.Get("state")
 	if cbState != "" && subtle.ConstantTimeCompare([]byte(cbState), []byte(st.State)) != 1 {
 		return nil, "", newError(plugin.KindInvalidState, "the callback does not belong to this login; start the login again", errStateMismatch)
@@ -48,6 +53,14 @@ func (rp *RelyingParty) complete(ctx context.Context, redirectURI, sealedState s
 		}
 		return nil, "", newError(plugin.KindInvalidState, "this login was already completed; start the login again", err)
 	}
+	// RFC 9207 holds for error responses too (mix-up defence).
+	p, err := rp.provider(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := checkCallbackIssuer(p, query); err != nil {
+		return nil, "", err
+	}
 	if code := query.Get("error"); code != "" {
 		pe := &ProviderError{Code: sanitizeErrorCode(code), Description: sanitize(query.Get("error_description"), 200)}
 		msg := "the identity provider refused the login: " + pe.Code
@@ -58,13 +71,6 @@ func (rp *RelyingParty) complete(ctx context.Context, redirectURI, sealedState s
 	}
 	if cbState == "" {
 		return nil, "", newError(plugin.KindInvalidState, "the callback has no state; start the login again", errStateMismatch)
-	}
-	p, err := rp.provider(ctx)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := checkCallbackIssuer(p, query); err != nil {
-		return nil, "", err
 	}
 	code := query.Get("code")
 	if code == "" {

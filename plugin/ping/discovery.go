@@ -180,6 +180,10 @@ func (d *discoverer) resolve(ctx context.Context) (*provider, error) {
 		doc = &discoveryDoc{}
 	} else {
 		m.Discovered = true
+		if cfg.Issuer != "" && cfg.Issuer != doc.Issuer {
+			rp.log.Warn("ping: the configured issuer differs from the discovery document's; the configured one is used",
+				"configured", cfg.Issuer, "discovered", doc.Issuer, "variable", EnvName("issuer"))
+		}
 	}
 	m.Issuer = firstNonEmpty(cfg.Issuer, doc.Issuer)
 	m.JWKSURL = firstNonEmpty(cfg.JWKSURL, doc.JWKSURI)

@@ -119,6 +119,7 @@ var (
 	errCallbackIssuer    = errors.New("callback iss differs from the issuer")
 	errCallbackNoIssuer  = errors.New("callback has no iss although the provider advertises it")
 	errNoCode            = errors.New("callback has no code")
+	errDuplicateParam    = errors.New("callback repeats a parameter")
 	errNoIDToken         = errors.New("token response has no id_token")
 	errTokenType         = errors.New("token response token_type is not Bearer")
 	errAlgNone           = errors.New("id token is unsigned (alg none)")

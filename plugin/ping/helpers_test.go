@@ -34,7 +34,7 @@ type clock struct {
 	t  time.Time
 }
 
-func newClock() *clock { return &clock{t: time.Now()} }
+func newClock() *clock { return &clock{t: time.Now().Truncate(time.Second)} }
 
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
@@ -64,16 +64,16 @@ func testUsers() []pingemu.User {
 
 // envOpts shape one emulator + relying party pair.
 type envOpts struct {
-	flavor      pingemu.Flavor
-	faults      pingemu.Faults
-	clientAuth  string           // emulator client's auth method
-	clientPKCE  pingemu.PKCEMode // emulator client's PKCE enforcement
-	idTokenTTL  time.Duration
-	emuNow      func() time.Time
-	rpNow       func() time.Time
-	exchangeTO  time.Duration
-	logOutput   io.Writer
-	mutate      func(cfg *config.Config, emu *pingemu.Server)
+	flavor     pingemu.Flavor
+	faults     pingemu.Faults
+	clientAuth string           // emulator client's auth method
+	clientPKCE pingemu.PKCEMode // emulator client's PKCE enforcement
+	idTokenTTL time.Duration
+	emuNow     func() time.Time
+	rpNow      func() time.Time
+	exchangeTO time.Duration
+	logOutput  io.Writer
+	mutate     func(cfg *config.Config, emu *pingemu.Server)
 }
 
 // testEnv is a running emulator and a relying party configured for it.
@@ -228,3 +228,10 @@ func containsParam(form, name string) bool {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+type (
+	cfgT          = config.Config
+	pingemuServer = pingemu.Server
+)
+
+func pkceOn(c *config.Config, _ *pingemu.Server) { c.CodeChallenge = true }

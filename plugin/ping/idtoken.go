@@ -95,7 +95,7 @@ func (rp *RelyingParty) verifyIDToken(ctx context.Context, p *provider, st login
 		return nil, verificationError("the ID token claims are malformed", err)
 	}
 	if rp.debug {
-		rp.log.Info("sso debug", "step", "id_token", "header", hdr, "claims", claims)
+		rp.log.Info("sso debug", "step", "id_token", "alg", hdr.Alg, "kid", hdr.Kid, "typ", hdr.Typ, "claims", jsonText(claims))
 	}
 	if err := rp.checkIDToken(idt, claims, st, hdr.Alg, tok.AccessToken); err != nil {
 		return nil, err

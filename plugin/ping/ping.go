@@ -9,6 +9,7 @@ package ping
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -238,6 +239,15 @@ func defaultHTTPClient() *http.Client {
 // for x/oauth2.
 func (rp *RelyingParty) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, rp.exchangeTimeout)
+}
+
+// jsonText renders claims for the debug log.
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("(unprintable: %v)", err)
+	}
+	return string(b)
 }
 
 // step logs a finished login step with its duration when debug is on.

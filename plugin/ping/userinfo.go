@@ -59,7 +59,7 @@ func (rp *RelyingParty) userinfo(ctx context.Context, p *provider, accessToken, 
 			fmt.Errorf("%w: got %q, want %q", errUserinfoSub, got, sub))
 	}
 	if rp.debug {
-		rp.log.Info("sso debug", "step", "userinfo_claims", "signed", signed, "claims", claims)
+		rp.log.Info("sso debug", "step", "userinfo_claims", "signed", signed, "claims", jsonText(claims))
 	}
 	rp.step("userinfo", start, "url", p.meta.UserinfoURL, "signed", signed, "claims", len(claims))
 	return claims, nil

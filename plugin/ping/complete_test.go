@@ -1,0 +1,269 @@
+package ping
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pingauthz/pingauthz/internal/pingemu"
+	"github.com/pingauthz/pingauthz/plugin"
+)
+
+func TestStateErrors(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("state-mismatch", func(t *testing.T) {
+		e := newTestEnv(t, envOpts{})
+		cb, sealed := e.begin(t, "alice", "/")
+		q := cb.Query()
+		q.Set("state", q.Get("state")+"x")
+		id, _, err := e.rp.complete(ctx, testRedirect, sealed, q)
+		wantErr(t, id, err, plugin.KindInvalidState, errStateMismatch)
+	})
+
+	t.Run("state-missing-on-callback", func(t *testing.T) {
+		e := newTestEnv(t, envOpts{})
+		cb, sealed := e.begin(t, "alice", "/")
+		q := cb.Query()
+		q.Del("state")
+		id, _, err := e.rp.complete(ctx, testRedirect, sealed, q)
+		wantErr(t, id, err, plugin.KindInvalidState, errStateMismatch)
+	})
+
+	t.Run("crossed-callbacks", func(t *testing.T) {
+		e := newTestEnv(t, envOpts{})
+		cbA, _ := e.begin(t, "alice", "/a")
+		_, sealedB := e.begin(t, "alice", "/b")
+		id, _, err := e.rp.complete(ctx, testRedirect, sealedB, cbA.Query())
+		wantErr(t, id, err, plugin.KindInvalidState, errStateMismatch)
+	})
+
+	t.Run("replayed-state", func(t *testing.T) {
+		e := newTestEnv(t, envOpts{})
+		cb, sealed := e.begin(t, "alice", "/")
+		if _, _, err := e.rp.complete(ctx, testRedirect, sealed, cb.Query()); err != nil {
+			t.Fatal(err)
+		}
+		id, _, err := e.rp.complete(ctx, testRedirect, sealed, cb.Query())
+		wantErr(t, id, err, plugin.KindInvalidState, errStateReplayed)
+	})
+
+	t.Run("state-spent-by-failed-login", func(t *testing.T) {
+		e := newTestEnv(t, envOpts{faults: pingemu.Faults{TokenStatus: 503}})
+		cb, sealed := e.begin(t, "alice", "/")
+		_, _, err := e.rp.complete(ctx, testRedirect, sealed, cb.Query())
+		wantErr(t, nil, err, plugin.KindUnavailable, nil)
+		e.emu.SetFaults(pingemu.Faults{})
+		id, _, err := e.rp.complete(ctx, testRedirect, sealed, cb.Query())
+		wantErr(t, id, err, plugin.KindInvalidState, errStateReplayed)
+	})
+
+	t.Run("expired-state", func(t *testing.T) {
+		clk := newClock()
+		e := newTestEnv(t, envOpts{rpNow: clk.Now})
+		cb, sealed := e.begin(t, "alice", "/")
+		clk.Advance(DefaultStateTTL + time.Second)
+		id, _, err := e.rp.complete(ctx, testRedirect, sealed, cb.Query())
+		wantErr(t, id, err, plugin.KindInvalidState, errStateExpired)
+	})
+
+	t.Run("missing-sealed-state", func(t *testing.T) {
+		e := newTestEnv(t, envOpts{})
+		cb, _ := e.begin(t, "alice", "/")
+		id, _, err := e.rp.complete(ctx, testRedirect, "", cb.Query())
+		wantErr(t, id, err, plugin.KindInvalidState, errStateMalformed)
+	})
+
+	t.Run("tampered-sealed-state", func(t *testing.T) {
+		e := newTestEnv(t, envOpts{})
+		cb, sealed := e.begin(t, "alice", "/")
+		b := []byte(sealed)
+		b[len(b)-5] ^= 0x01
+		if b[len(b)-5] == '.' || b[len(b)-5] > 'z' {
+			b[len(b)-5] = 'A'
+		}
+		id, _, err := e.rp.complete(ctx, testRedirect, string(b), cb.Query())
+		wantErr(t, id, err, plugin.KindInvalidState, errStateMalformed)
+	})
+
+	t.Run("other-redirect-uri", func(t *testing.T) {
+		e := newTestEnv(t, envOpts{})
+		cb, sealed := e.begin(t, "alice", "/")
+		id, _, err := e.rp.complete(ctx, "http://127.0.0.1:9/elsewhere", sealed, cb.Query())
+		wantErr(t, id, err, plugin.KindInvalidState, errRedirectMismatch)
+	})
+}
+
+// TestWrongPKCEVerifier reseals the first login's state with the verifier
+// of a second login: the provider must refuse the code.
+func TestWrongPKCEVerifier(t *testing.T) {
+	e := newTestEnv(t, envOpts{clientPKCE: pingemu.PKCES256Required, mutate: pkceOn})
+	cbA, sealedA := e.begin(t, "alice", "/")
+	_, sealedB := e.begin(t, "alice", "/")
+	a, err := e.rp.sealer.open(sealedA, testRedirect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.rp.sealer.open(sealedB, testRedirect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Verifier == "" || a.Verifier == b.Verifier {
+		t.Fatalf("verifiers %q and %q", a.Verifier, b.Verifier)
+	}
+	a.Verifier = b.Verifier
+	crossed, err := e.rp.sealer.seal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _, err := e.rp.complete(context.Background(), testRedirect, crossed, cbA.Query())
+	wantErr(t, id, err, plugin.KindVerification, nil)
+	if le := toLoginError(err); !strings.Contains(le.Message, "invalid_grant") {
+		t.Errorf("message %q does not name invalid_grant", le.Message)
+	}
+}
+
+func TestProviderAndTokenErrors(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("idp-error-on-callback", func(t *testing.T) {
+		e := newTestEnv(t, envOpts{faults: pingemu.Faults{CallbackError: "access_denied"}})
+		cb, sealed := e.begin(t, "alice", "/")
+		if cb.Query().Get("error") != "access_denied" {
+			t.Fatalf("emulator callback %s has no error", cb)
+		}
+		id, _, err := e.rp.complete(ctx, testRedirect, sealed, cb.Query())
+		wantErr(t, id, err, plugin.KindProvider, nil)
+		var pe *ProviderError
+		if !errorsAs(err, &pe) || pe.Code != "access_denied" {
+			t.Fatalf("error %v is not a ProviderError access_denied", err)
+		}
+		msg := toLoginError(err).Message
+		if !strings.Contains(msg, "access_denied") || !strings.Contains(msg, "the provider reported access_denied") {
+			t.Errorf("message %q lacks code or description", msg)
+		}
+	})
+
+	t.Run("idp-error-sanitized", func(t *testing.T) {
+		e := newTestEnv(t, envOpts{})
+		_, sealed := e.begin(t, "alice", "/")
+		st, _ := e.rp.sealer.open(sealed, testRedirect)
+		q := url.Values{"state": {st.State}, "iss": {e.emu.Issuer()}, "error": {"bad\"<code>\n"}, "error_description": {"line1\nline2\x00" + strings.Repeat("x", 500)}}
+		_, _, err := e.rp.complete(ctx, testRedirect, sealed, q)
+		msg := toLoginError(err).Message
+		if strings.ContainsAny(msg, "\n\x00<\"") || len(msg) > 300 || !strings.Contains(msg, "badcode") {
+			t.Errorf("message not sanitized: %q", msg)
+		}
+	})
+
+	t.Run("expired-id-token", func(t *testing.T) {
+		e := newTestEnv(t, envOpts{faults: pingemu.Faults{Expired: true}})
+		id, _, err := e.login(t, "alice")
+		wantErr(t, id, err, plugin.KindVerification, errExpired)
+	})
+
+	t.Run("token-endpoint-timeout", func(t *testing.T) {
+		e := newTestEnv(t, envOpts{faults: pingemu.Faults{TokenDelay: 5 * time.Second}, exchangeTO: 200 * time.Millisecond})
+		start := time.Now()
+		id, _, err := e.login(t, "alice")
+		wantErr(t, id, err, plugin.KindUnavailable, nil)
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("timeout took %s", d)
+		}
+	})
+
+	t.Run("token-endpoint-5xx", func(t *testing.T) {
+		e := newTestEnv(t, envOpts{faults: pingemu.Faults{TokenStatus: 500}})
+		id, _, err := e.login(t, "alice")
+		wantErr(t, id, err, plugin.KindUnavailable, nil)
+	})
+
+	t.Run("token-endpoint-4xx", func(t *testing.T) {
+		e := newTestEnv(t, envOpts{faults: pingemu.Faults{TokenStatus: 400}})
+		id, _, err := e.login(t, "alice")
+		wantErr(t, id, err, plugin.KindVerification, nil)
+	})
+
+	t.Run("client-auth-mismatch-no-retry", func(t *testing.T) {
+		// The provider wants post; the configuration forces basic. The code
+		// must be sent once only.
+		e := newTestEnv(t, envOpts{clientAuth: AuthClientSecretPost, mutate: func(c *cfgT, _ *pingemu.Server) {
+			c.TokenEndpointAuthMethod = AuthClientSecretBasic
+		}})
+		id, _, err := e.login(t, "alice")
+		wantErr(t, id, err, plugin.KindVerification, nil)
+		if n := len(e.rec.to(e.emu.TokenURL())); n != 1 {
+			t.Errorf("token endpoint called %d times, want 1", n)
+		}
+		if msg := toLoginError(err).Message; !strings.Contains(msg, "token_endpoint_auth_method") {
+			t.Errorf("message %q does not point at token_endpoint_auth_method", msg)
+		}
+	})
+
+	t.Run("callback-iss-mismatch", func(t *testing.T) {
+		e := newTestEnv(t, envOpts{})
+		cb, sealed := e.begin(t, "alice", "/")
+		q := cb.Query()
+		q.Set("iss", "https://evil.example/as")
+		id, _, err := e.rp.complete(ctx, testRedirect, sealed, q)
+		wantErr(t, id, err, plugin.KindVerification, errCallbackIssuer)
+	})
+
+	t.Run("callback-iss-missing", func(t *testing.T) {
+		e := newTestEnv(t, envOpts{}) // the emulator advertises RFC 9207
+		cb, sealed := e.begin(t, "alice", "/")
+		q := cb.Query()
+		q.Del("iss")
+		id, _, err := e.rp.complete(ctx, testRedirect, sealed, q)
+		wantErr(t, id, err, plugin.KindVerification, errCallbackNoIssuer)
+	})
+
+	t.Run("callback-repeated-code", func(t *testing.T) {
+		e := newTestEnv(t, envOpts{})
+		cb, sealed := e.begin(t, "alice", "/")
+		q := cb.Query()
+		q.Add("code", "another")
+		id, _, err := e.rp.complete(ctx, testRedirect, sealed, q)
+		wantErr(t, id, err, plugin.KindInvalidInput, errDuplicateParam)
+	})
+
+	t.Run("callback-without-code", func(t *testing.T) {
+		e := newTestEnv(t, envOpts{})
+		cb, sealed := e.begin(t, "alice", "/")
+		q := cb.Query()
+		q.Del("code")
+		id, _, err := e.rp.complete(ctx, testRedirect, sealed, q)
+		wantErr(t, id, err, plugin.KindInvalidInput, errNoCode)
+	})
+}
+
+// TestClockSkew checks exp and iat tolerate ClockSkew and no more.
+func TestClockSkew(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		offset time.Duration // relying party clock minus provider clock
+		ttl    time.Duration
+		cause  error
+	}{
+		{"exp-within-skew", 50 * time.Second, 20 * time.Second, nil},
+		{"exp-beyond-skew", 2 * time.Minute, 20 * time.Second, errExpired},
+		{"iat-ahead-within-skew", -50 * time.Second, time.Hour, nil},
+		{"iat-ahead-beyond-skew", -2 * time.Minute, time.Hour, errIatFuture},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := newClock()
+			rpNow := func() time.Time { return clk.Now().Add(tc.offset) }
+			e := newTestEnv(t, envOpts{emuNow: clk.Now, rpNow: rpNow, idTokenTTL: tc.ttl})
+			id, _, err := e.login(t, "alice")
+			if tc.cause == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			wantErr(t, id, err, plugin.KindVerification, tc.cause)
+		})
+	}
+}
