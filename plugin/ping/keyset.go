@@ -75,6 +75,9 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 	hdr := jws.Signatures[0].Header
 	if strings.HasPrefix(hdr.Algorithm, "HS") {
 		payload, err := jws.Verify(k.secret)
+		if errors.Is(err, jose.ErrInvalidKeySize) {
+			return nil, fmt.Errorf("%w: the client secret is shorter than %s needs (RFC 7518 section 3.2)", errSignature, hdr.Algorithm)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s with the client secret: %v", errSignature, hdr.Algorithm, err)
 		}

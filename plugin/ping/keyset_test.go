@@ -135,6 +135,8 @@ func TestKeySetSelection(t *testing.T) {
 			func(t *testing.T) string { return sign(t, jose.HS256, []byte(testSecret), "") }, nil, errAlgNotAllowed},
 		{"hs256-other-secret", nil,
 			func(t *testing.T) string { return sign(t, jose.HS256, []byte(testSecret+"x"), "") }, []byte(testSecret), errSignature},
+		{"hs256-short-secret", nil,
+			func(t *testing.T) string { return sign(t, jose.HS256, []byte("0123456789abcdef0123456789abcdef"), "") }, []byte("short"), errSignature},
 		{"alg-none", []jose.JSONWebKey{{Key: testRSA(t, 0), KeyID: "a"}},
 			func(t *testing.T) string { return "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0." }, []byte(testSecret), errAlgNone},
 	} {

@@ -164,3 +164,38 @@ func TestGroupsFromDN(t *testing.T) {
 		t.Fatalf("error %v is not a ClaimError naming groups", err)
 	}
 }
+
+// TestConcurrentLogins runs logins in parallel on one relying party: the
+// discovery, key and replay caches are shared.
+func TestConcurrentLogins(t *testing.T) {
+	e := newTestEnv(t, envOpts{clientPKCE: pingemu.PKCES256Required, mutate: pkceOn})
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			ctx := context.Background()
+			authURL, sealed, err := e.rp.Begin(ctx, testRedirect, "/")
+			if err != nil {
+				errs <- err
+				return
+			}
+			cb, err := pingemu.Login(ctx, nil, authURL, "alice", "alice-pw")
+			if err != nil {
+				errs <- err
+				return
+			}
+			_, _, err = e.rp.Complete(ctx, testRedirect, sealed, cb.Query())
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := len(e.rec.to(e.emu.DiscoveryURL())); n != 1 {
+		t.Errorf("discovery fetched %d times, want 1", n)
+	}
+	if n := e.rp.replay.len(); n != 8 {
+		t.Errorf("replay cache holds %d states, want 8", n)
+	}
+}

@@ -235,8 +235,7 @@ func defaultHTTPClient() *http.Client {
 	return &http.Client{Transport: t, Timeout: 30 * time.Second}
 }
 
-// withTimeout bounds one call to the provider and carries the HTTP client
-// for x/oauth2.
+// withTimeout bounds one call to the provider by ExchangeTimeout.
 func (rp *RelyingParty) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, rp.exchangeTimeout)
 }
