@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"runtime"
 
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
@@ -53,9 +54,17 @@ func serveConfig(impl Authenticator, logger hclog.Logger) *goplugin.ServeConfig 
 }
 
 // NewGRPCServer is go-plugin's default gRPC server with the message size
-// limits raised to MaxMessageSize.
+// limits raised to MaxMessageSize and a pool of long-lived handler
+// goroutines. Policy evaluation recurses deeply; on a fresh goroutine per
+// call (gRPC's default) growing the stack cost more than the evaluation.
+// go-plugin's own streams (stdio, broker) hold a few workers for good, so
+// the pool is larger than GOMAXPROCS; calls beyond it get fresh goroutines.
 func NewGRPCServer(opts []grpc.ServerOption) *grpc.Server {
-	opts = append(opts, grpc.MaxRecvMsgSize(MaxMessageSize), grpc.MaxSendMsgSize(MaxMessageSize))
+	workers := uint32(4*runtime.GOMAXPROCS(0) + 4)
+	opts = append(opts,
+		grpc.MaxRecvMsgSize(MaxMessageSize),
+		grpc.MaxSendMsgSize(MaxMessageSize),
+		grpc.NumStreamWorkers(workers))
 	return goplugin.DefaultGRPCServer(opts)
 }
 

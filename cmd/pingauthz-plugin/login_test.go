@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,5 +120,40 @@ func TestLoginOverRealPlugin(t *testing.T) {
 	var le *plugin.LoginError
 	if !errors.As(err, &le) || le.Kind != plugin.KindInvalidState {
 		t.Errorf("replayed Complete: %v, want an invalid_state LoginError", err)
+	}
+}
+
+func TestConcurrentCallsOverRealPlugin(t *testing.T) {
+	emu := startEmulator(t, ping.EnvName("groups__enabled")+"=true")
+	_, a := launch(t, emu.env, hostLogger(t))
+	ctx := context.Background()
+	if err := a.SetDirectory(ctx, acme()); err != nil {
+		t.Fatal(err)
+	}
+	// More callers than the plugin's handler pool, mixed with directory
+	// pushes: every decision is still the one its input calls for.
+	const callers = 40
+	errs := make(chan error, callers)
+	for i := range callers {
+		go func() {
+			email := "bob@other.org"
+			if i%2 == 0 {
+				email = "alice@acme.com"
+			}
+			if i%10 == 0 {
+				errs <- a.SetDirectory(ctx, acme())
+				return
+			}
+			d, err := a.Decide(ctx, &rego.Input{Identity: rego.Identity{Subject: "s", UserID: "s", Email: email}})
+			if err == nil && d.Allow != (i%2 == 0) {
+				err = errors.New("decision " + strings.Join(d.Reasons, ",") + " for " + email)
+			}
+			errs <- err
+		}()
+	}
+	for range callers {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
