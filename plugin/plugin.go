@@ -71,7 +71,9 @@ func NewGRPCServer(opts []grpc.ServerOption) *grpc.Server {
 // ClientConfig returns the go-plugin client configuration for launching the
 // plugin binary of cmd over gRPC with automatic mutual TLS. With a non-empty
 // checksum (SHA-256 of the binary) the binary is verified before it runs.
-// The caller may set further fields (StartTimeout, Stderr, ...).
+// The caller may set further fields (StartTimeout, Stderr, ...). A config
+// serves one launch: cmd and the checksum's hash cannot be reused, so call
+// ClientConfig again to restart a plugin.
 func ClientConfig(cmd *exec.Cmd, checksum []byte, logger hclog.Logger) *goplugin.ClientConfig {
 	cfg := &goplugin.ClientConfig{
 		HandshakeConfig:  Handshake,

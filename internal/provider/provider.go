@@ -85,6 +85,9 @@ func (p *Provider) Info(context.Context) (*plugin.Info, error) {
 
 // Begin implements plugin.Authenticator.
 func (p *Provider) Begin(ctx context.Context, req *plugin.BeginRequest) (*plugin.BeginResponse, error) {
+	if req == nil {
+		return nil, invalidInput("Begin without a request")
+	}
 	authURL, sealed, err := p.rp.Begin(ctx, req.RedirectURI, req.ReturnTo)
 	if err != nil {
 		return nil, err
@@ -94,6 +97,9 @@ func (p *Provider) Begin(ctx context.Context, req *plugin.BeginRequest) (*plugin
 
 // Complete implements plugin.Authenticator.
 func (p *Provider) Complete(ctx context.Context, req *plugin.CompleteRequest) (*plugin.CompleteResponse, error) {
+	if req == nil {
+		return nil, invalidInput("Complete without a request")
+	}
 	query := make(url.Values, len(req.Query))
 	for k, v := range req.Query {
 		query.Set(k, v)
@@ -107,6 +113,9 @@ func (p *Provider) Complete(ctx context.Context, req *plugin.CompleteRequest) (*
 
 // SetDirectory implements plugin.Authenticator.
 func (p *Provider) SetDirectory(ctx context.Context, dir *rego.Directory) error {
+	if dir == nil {
+		return invalidInput("SetDirectory without a directory")
+	}
 	if err := p.engine.SetDirectory(ctx, dir); err != nil {
 		return err
 	}
@@ -123,6 +132,9 @@ func (p *Provider) SetDirectory(ctx context.Context, dir *rego.Directory) error 
 
 // Decide implements plugin.Authenticator.
 func (p *Provider) Decide(ctx context.Context, in *rego.Input) (*rego.Decision, error) {
+	if in == nil {
+		return nil, invalidInput("Decide without an input")
+	}
 	d, err := p.engine.Decide(ctx, in)
 	if err != nil {
 		p.log.Error("decision failed", "issuer", in.Identity.Issuer, "user_id", in.Identity.UserID, "error", err)
@@ -138,4 +150,8 @@ func (p *Provider) Decide(ctx context.Context, in *rego.Input) (*rego.Decision, 
 			"role", role, "sync_groups", d.SyncGroups, "groups", d.Groups, "reasons", d.Reasons)
 	}
 	return d, nil
+}
+
+func invalidInput(msg string) error {
+	return &plugin.LoginError{Kind: plugin.KindInvalidInput, Message: msg}
 }

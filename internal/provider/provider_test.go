@@ -198,3 +198,19 @@ func first(v url.Values) map[string]string {
 }
 
 func query(u *url.URL, k string) string { return u.Query().Get(k) }
+
+func TestNilRequests(t *testing.T) {
+	p, _, _ := setup(t, nil)
+	ctx := context.Background()
+	_, errBegin := p.Begin(ctx, nil)
+	_, errComplete := p.Complete(ctx, nil)
+	_, errDecide := p.Decide(ctx, nil)
+	for name, err := range map[string]error{
+		"Begin": errBegin, "Complete": errComplete, "SetDirectory": p.SetDirectory(ctx, nil), "Decide": errDecide,
+	} {
+		var le *plugin.LoginError
+		if !errors.As(err, &le) || le.Kind != plugin.KindInvalidInput {
+			t.Errorf("%s(nil): %v, want an invalid_input LoginError", name, err)
+		}
+	}
+}
