@@ -357,3 +357,33 @@ func retry(timeout time.Duration, f func() error) error {
 }
 
 var errNoSession = errors.New("no session")
+
+// mustBegin is begin that fails the test on error.
+func (b *browser) mustBegin(returnTo string) string {
+	b.tb.Helper()
+	u, err := b.begin(returnTo)
+	if err != nil {
+		b.tb.Fatal(err)
+	}
+	return u
+}
+
+// mustSignIn is signIn that fails the test on error.
+func (b *browser) mustSignIn(authURL, username string) string {
+	b.tb.Helper()
+	u, err := b.signIn(authURL, username)
+	if err != nil {
+		b.tb.Fatal(err)
+	}
+	return u
+}
+
+// mustGet is get that fails the test on error.
+func (b *browser) mustGet(rawURL string) *page {
+	b.tb.Helper()
+	p, err := b.get(rawURL)
+	if err != nil {
+		b.tb.Fatal(err)
+	}
+	return p
+}

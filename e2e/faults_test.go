@@ -1,0 +1,215 @@
+package e2e_test
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pingauthz/pingauthz/host"
+	"github.com/pingauthz/pingauthz/internal/demo"
+)
+
+// stateCookie returns the login state cookie b holds for the callback path.
+func (b *browser) stateCookie() *http.Cookie {
+	u, _ := url.Parse(b.d.URL + host.CallbackPath)
+	for _, c := range b.hc.Jar.Cookies(u) {
+		if strings.Contains(c.Name, "login") {
+			return c
+		}
+	}
+	return nil
+}
+
+// setStateCookie puts a login state cookie into b's jar.
+func (b *browser) setStateCookie(c *http.Cookie) {
+	u, _ := url.Parse(b.d.URL + host.CallbackPath)
+	b.hc.Jar.SetCookies(u, []*http.Cookie{{Name: c.Name, Value: c.Value, Path: host.CallbackPath}})
+}
+
+// wantRejected fails unless p is an error page with the status.
+func wantRejected(t *testing.T, p *page, status int) {
+	t.Helper()
+	if p.status != status || !strings.Contains(p.body, `id="error"`) {
+		t.Fatalf("callback status %d, want %d with an error message:\n%s", p.status, status, p.body)
+	}
+}
+
+// TestBadCallbacks sends callbacks a browser must not be able to complete
+// and checks that each is refused and leaves the database as it was.
+func TestBadCallbacks(t *testing.T) {
+	d := startDemo(t, demo.Options{})
+	newBrowser(t, d).mustLogin(demo.Admin) // a user and a session exist
+
+	tests := []struct {
+		name   string
+		status int
+		// run returns the callback's response.
+		run func(t *testing.T) *page
+	}{
+		{"no state cookie", http.StatusBadRequest, func(t *testing.T) *page {
+			a := newBrowser(t, d)
+			authURL := a.mustBegin("")
+			cb := a.mustSignIn(authURL, demo.Member)
+			return newBrowser(t, d).mustGet(cb)
+		}},
+		{"another browser's state", http.StatusBadRequest, func(t *testing.T) *page {
+			a, b := newBrowser(t, d), newBrowser(t, d)
+			authA := a.mustBegin("")
+			b.mustBegin("")
+			cb := a.mustSignIn(authA, demo.Member)
+			return b.mustGet(cb)
+		}},
+		{"tampered state cookie", http.StatusBadRequest, func(t *testing.T) *page {
+			a := newBrowser(t, d)
+			authURL := a.mustBegin("/projects")
+			c := a.stateCookie()
+			if c == nil {
+				t.Fatal("no login state cookie after /login/ping")
+			}
+			// Flip one character in the middle of the sealed state.
+			v := []byte(c.Value)
+			i := len(v) / 2
+			if v[i] == 'A' {
+				v[i] = 'B'
+			} else {
+				v[i] = 'A'
+			}
+			c.Value = string(v)
+			a.setStateCookie(c)
+			cb := a.mustSignIn(authURL, demo.Member)
+			return a.mustGet(cb)
+		}},
+		{"error from the provider", http.StatusBadRequest, func(t *testing.T) *page {
+			a := newBrowser(t, d)
+			authURL := a.mustBegin("")
+			u, _ := url.Parse(authURL)
+			state := u.Query().Get("state")
+			return a.mustGet(d.URL + host.CallbackPath + "?error=access_denied&error_description=no&state=" + url.QueryEscape(state) + "&iss=" + url.QueryEscape(d.IdP.Issuer()))
+		}},
+		{"forged code", http.StatusBadGateway, func(t *testing.T) *page {
+			a := newBrowser(t, d)
+			authURL := a.mustBegin("")
+			u, _ := url.Parse(authURL)
+			state := u.Query().Get("state")
+			return a.mustGet(d.URL + host.CallbackPath + "?code=forged&state=" + url.QueryEscape(state) + "&iss=" + url.QueryEscape(d.IdP.Issuer()))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := dump(t, d.DBPath)
+			wantRejected(t, tt.run(t), tt.status)
+			sameDump(t, before, dump(t, d.DBPath))
+		})
+	}
+
+	t.Run("replayed callback", func(t *testing.T) {
+		a := newBrowser(t, d)
+		authURL := a.mustBegin("")
+		c := a.stateCookie()
+		cb := a.mustSignIn(authURL, demo.Member)
+		if p := a.mustGet(cb); p.status != http.StatusSeeOther {
+			t.Fatalf("first callback status %d:\n%s", p.status, p.body)
+		}
+		before := dump(t, d.DBPath)
+		// Same browser (its state cookie is gone) and a browser holding a
+		// copy of the spent state cookie.
+		wantRejected(t, a.mustGet(cb), http.StatusBadRequest)
+		thief := newBrowser(t, d)
+		thief.setStateCookie(c)
+		wantRejected(t, thief.mustGet(cb), http.StatusBadRequest)
+		sameDump(t, before, dump(t, d.DBPath))
+		if _, err := thief.me(); err == nil {
+			t.Error("the replay got a session")
+		}
+	})
+
+	t.Run("tampered return_to", func(t *testing.T) {
+		a := newBrowser(t, d)
+		want := a.mustLogin(demo.Admin)
+		p, err := a.login(demo.Admin, "https://evil.example/steal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.status != http.StatusSeeOther || p.location != "/" {
+			t.Fatalf("callback status %d location %q, want 303 to /", p.status, p.location)
+		}
+		got, err := a.me()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != want.ID || got.Role != want.Role || strings.Join(got.Groups, ",") != strings.Join(want.Groups, ",") {
+			t.Errorf("account %+v after the tampered login, want %+v", got, want)
+		}
+	})
+}
+
+// TestPluginDownAtCallback kills the plugin between the start of a login
+// and its callback, with the binary gone so it cannot be restarted: the
+// callback is a clear 503 that changes nothing, and once the binary is back
+// the next login restarts the plugin and works.
+func TestPluginDownAtCallback(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "pingauthz-plugin")
+	copyFile(t, pluginBinary, bin)
+	d := startDemo(t, demo.Options{PluginPath: bin})
+	newBrowser(t, d).mustLogin(demo.Member)
+
+	a := newBrowser(t, d)
+	authURL := a.mustBegin("")
+	cb := a.mustSignIn(authURL, demo.Admin)
+	before := dump(t, d.DBPath)
+
+	hidden := bin + ".away"
+	if err := os.Rename(bin, hidden); err != nil {
+		t.Fatal(err)
+	}
+	killPlugin(t)
+	p := a.mustGet(cb)
+	if p.status != http.StatusServiceUnavailable || !strings.Contains(p.body, "unavailable") {
+		t.Fatalf("callback with the plugin down: status %d, want 503 saying unavailable:\n%s", p.status, p.body)
+	}
+	sameDump(t, before, dump(t, d.DBPath))
+
+	if err := os.Rename(hidden, bin); err != nil {
+		t.Fatal(err)
+	}
+	// The restart may be held back briefly after the failed attempt.
+	err := retry(10*time.Second, func() error {
+		_, err := newBrowser(t, d).begin("")
+		return err
+	})
+	if err != nil {
+		t.Fatalf("login after the plugin came back: %v", err)
+	}
+	acct := newBrowser(t, d).mustLogin(demo.Admin)
+	if acct.Role != "admin" {
+		t.Errorf("account %+v after the restart, want role admin", acct)
+	}
+	if n := d.Server.Plugin.Restarts(); n < 1 {
+		t.Errorf("plugin restarts %d, want at least 1", n)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	in, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
