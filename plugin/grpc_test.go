@@ -23,8 +23,10 @@ func connect(t testing.TB, f *fake) Authenticator {
 		PluginName: &GRPCPlugin{Impl: f},
 	})
 	t.Cleanup(func() {
-		_ = client.Close()
+		// Stop the server first: Close asks it to stop too, and go-plugin's
+		// Stop is not safe to run twice at once.
 		server.Stop()
+		_ = client.Close()
 	})
 	raw, err := client.Dispense(PluginName)
 	if err != nil {
