@@ -387,3 +387,23 @@ func (b *browser) mustGet(rawURL string) *page {
 	}
 	return p
 }
+
+// nullLogger discards the server's log (benchmarks).
+func nullLogger() hclog.Logger { return hclog.NewNullLogger() }
+
+// vmRSS returns a process's resident memory in kB from /proc/<pid>/status.
+func vmRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(rest)
+			if len(f) == 2 && f[1] == "kB" {
+				return strconv.ParseInt(f[0], 10, 64)
+			}
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
