@@ -14,8 +14,10 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -58,6 +60,8 @@ type Options struct {
 	Dir string
 	// DBPath overrides the database file; empty means Dir/pingauthz.db.
 	DBPath string
+	// DirectoryPoll is server.Config.DirectoryPoll.
+	DirectoryPoll time.Duration
 }
 
 // Demo is a running demo. Close stops it.
@@ -123,7 +127,7 @@ func Start(ctx context.Context, opts Options) (d *Demo, err error) {
 	}
 	d.DBPath = opts.DBPath
 	if d.DBPath == "" {
-		d.DBPath = d.Dir + string(os.PathSeparator) + "pingauthz.db"
+		d.DBPath = filepath.Join(d.Dir, "pingauthz.db")
 	}
 	if d.PluginPath, err = PluginFor(ctx, opts.PluginPath, d.Dir, opts.Progress); err != nil {
 		return nil, err
@@ -163,10 +167,11 @@ func Start(ctx context.Context, opts Options) (d *Demo, err error) {
 		PluginPath: d.PluginPath,
 		// The plugin sees only the demo's CLEARML__ variables, never the
 		// caller's.
-		PluginEnv:   append(withoutClearML(os.Environ()), d.Env...),
-		SkipHostEnv: true,
-		PublicURL:   d.URL,
-		Logger:      opts.Logger,
+		PluginEnv:     append(withoutClearML(os.Environ()), d.Env...),
+		SkipHostEnv:   true,
+		PublicURL:     d.URL,
+		Logger:        opts.Logger,
+		DirectoryPoll: opts.DirectoryPoll,
 	})
 	if err != nil {
 		return nil, err
