@@ -4,11 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -34,49 +31,14 @@ func benchUsers(n int) []pingemu.User {
 }
 
 // fullLogin runs one login as a new browser (a fresh cookie jar) over the
-// shared transport: /login/ping, the emulator's form, the callback. It
-// fails unless the callback redirects home with a session cookie.
+// shared transport and fails unless it ends on a session.
 func fullLogin(ctx context.Context, serverURL string, tr http.RoundTripper, u pingemu.User) error {
-	jar, _ := cookiejar.New(nil)
-	hc := &http.Client{
-		Transport:     tr,
-		Jar:           jar,
-		Timeout:       30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	get := func(rawURL string) (*http.Response, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		resp.Body.Close()
-		return resp, nil
-	}
-	resp, err := get(serverURL + "/login/ping")
+	r, err := demo.Login(ctx, demo.NewBrowserClient(tr), serverURL, u.Username, u.Password)
 	if err != nil {
 		return err
 	}
-	if resp.StatusCode != http.StatusFound {
-		return fmt.Errorf("/login/ping: status %d", resp.StatusCode)
-	}
-	cb, err := pingemu.Login(ctx, hc, resp.Header.Get("Location"), u.Username, u.Password)
-	if err != nil {
-		return err
-	}
-	resp, err = get(cb.String())
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusSeeOther {
-		return fmt.Errorf("callback: status %d", resp.StatusCode)
-	}
-	home, _ := url.Parse(serverURL + "/")
-	if !slices.ContainsFunc(jar.Cookies(home), func(c *http.Cookie) bool { return strings.Contains(c.Name, "session") }) {
-		return fmt.Errorf("callback: no session cookie")
+	if r.Status != http.StatusSeeOther || !r.Session {
+		return fmt.Errorf("callback: status %d, session %v", r.Status, r.Session)
 	}
 	return nil
 }
