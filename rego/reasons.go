@@ -2,8 +2,8 @@ package rego
 
 // Reason codes. A decision lists the codes that explain it; they are stable.
 // An allow carries one entry code (login: or signup:), one role: code and one
-// groups: code, in that order; a deny carries every deny: code that applies,
-// sorted, or ReasonPolicyError alone.
+// groups: code, in that order; a deny carries one deny: code, the first that
+// applies in the order below, or ReasonPolicyError.
 const (
 	// ReasonExistingUser: an existing ClearML user logs in to their company.
 	ReasonExistingUser = "login:existing_user"
@@ -36,6 +36,8 @@ const (
 	// ReasonGroupsDisabled: groups are disabled; memberships do not change.
 	ReasonGroupsDisabled = "groups:disabled"
 
+	// ReasonInvalidUser: the input's existing user has no company.
+	ReasonInvalidUser = "deny:invalid_user"
 	// ReasonNotWhitelisted: no default company and neither the email nor its
 	// domain is whitelisted.
 	ReasonNotWhitelisted = "deny:not_whitelisted"
@@ -47,8 +49,6 @@ const (
 	// ReasonNotInGroup: prohibit_user_signup_if_not_in_group is set and no
 	// Ping group names an existing group of the target company.
 	ReasonNotInGroup = "deny:not_in_group"
-	// ReasonInvalidUser: the input's existing user has no company.
-	ReasonInvalidUser = "deny:invalid_user"
 
 	// ReasonPolicyError is set by this package, never by a policy: the policy
 	// failed, was undefined or returned a decision of the wrong shape.
@@ -61,7 +61,7 @@ func Reasons() []string {
 		ReasonExistingUser, ReasonSignupDefaultCompany, ReasonSignupWhitelistEmail, ReasonSignupWhitelistDomain,
 		ReasonRoleAdminGroup, ReasonRoleNotInAdminGroup, ReasonRoleWhitelistAdmin, ReasonRoleNewUser, ReasonRoleUnchanged,
 		ReasonGroupsSynced, ReasonGroupsDisabled,
-		ReasonNotWhitelisted, ReasonEmailNotVerified, ReasonUnknownCompany, ReasonNotInGroup, ReasonInvalidUser,
+		ReasonInvalidUser, ReasonNotWhitelisted, ReasonEmailNotVerified, ReasonUnknownCompany, ReasonNotInGroup,
 		ReasonPolicyError,
 	}
 }

@@ -52,54 +52,54 @@ func decodeDecision(v ast.Value, in *Input) (*Decision, string) {
 	if !ok {
 		return nil, fmt.Sprintf("decision is %s, not an object", ast.ValueName(v))
 	}
-	var unknown []string
-	for _, k := range obj.Keys() {
-		s, ok := k.Value.(ast.String)
-		if !ok || !slices.Contains(decisionKeys, string(s)) {
+	var (
+		d       Decision
+		msg     string
+		seen    uint // bit i: decisionKeys[i] is present
+		unknown []string
+	)
+	obj.Foreach(func(k, val *ast.Term) {
+		key, isString := k.Value.(ast.String)
+		i := slices.Index(decisionKeys, string(key))
+		if !isString || i < 0 {
 			unknown = append(unknown, k.String())
+			return
 		}
-	}
+		seen |= 1 << i
+		if msg != "" {
+			return
+		}
+		switch key {
+		case "allow":
+			d.Allow, msg = boolField(val.Value, "allow")
+		case "signup":
+			d.Signup, msg = boolField(val.Value, "signup")
+		case "sync_groups":
+			d.SyncGroups, msg = boolField(val.Value, "sync_groups")
+		case "company":
+			company, ok := val.Value.(ast.String)
+			if !ok {
+				msg = fmt.Sprintf("decision company is %s, not a string", ast.ValueName(val.Value))
+			}
+			d.Company = string(company)
+		case "role":
+			d.Role, msg = roleField(val.Value)
+		case "groups":
+			d.Groups, msg = stringsField(val.Value, "groups")
+		case "reasons":
+			d.Reasons, msg = stringsField(val.Value, "reasons")
+		}
+	})
 	if len(unknown) > 0 {
+		slices.Sort(unknown)
 		return nil, "decision has unknown keys " + strings.Join(unknown, ", ")
 	}
-	for _, k := range decisionKeys {
-		if obj.Get(ast.InternedTerm(k)) == nil {
+	for i, k := range decisionKeys {
+		if seen&(1<<i) == 0 {
 			return nil, fmt.Sprintf("decision has no %q", k)
 		}
 	}
-	get := func(k string) ast.Value { return obj.Get(ast.InternedTerm(k)).Value }
-
-	var d Decision
-	var msg string
-	if d.Allow, msg = boolField(get("allow"), "allow"); msg != "" {
-		return nil, msg
-	}
-	if d.Signup, msg = boolField(get("signup"), "signup"); msg != "" {
-		return nil, msg
-	}
-	if d.SyncGroups, msg = boolField(get("sync_groups"), "sync_groups"); msg != "" {
-		return nil, msg
-	}
-	company, ok := get("company").(ast.String)
-	if !ok {
-		return nil, fmt.Sprintf("decision company is %s, not a string", ast.ValueName(get("company")))
-	}
-	d.Company = string(company)
-	switch r := get("role").(type) {
-	case ast.Null:
-	case ast.String:
-		if r != RoleAdmin && r != RoleUser {
-			return nil, fmt.Sprintf("decision role is %s, not \"admin\", \"user\" or null", r)
-		}
-		role := string(r)
-		d.Role = &role
-	default:
-		return nil, fmt.Sprintf("decision role is %s, not \"admin\", \"user\" or null", ast.ValueName(r))
-	}
-	if d.Groups, msg = stringsField(get("groups"), "groups"); msg != "" {
-		return nil, msg
-	}
-	if d.Reasons, msg = stringsField(get("reasons"), "reasons"); msg != "" {
+	if msg != "" {
 		return nil, msg
 	}
 	if len(d.Reasons) == 0 || slices.Contains(d.Reasons, "") {
@@ -127,6 +127,21 @@ func decodeDecision(v ast.Value, in *Input) (*Decision, string) {
 	slices.Sort(d.Groups)
 	d.Groups = slices.Compact(d.Groups)
 	return &d, ""
+}
+
+func roleField(v ast.Value) (*string, string) {
+	switch r := v.(type) {
+	case ast.Null:
+		return nil, ""
+	case ast.String:
+		if r == RoleAdmin || r == RoleUser {
+			role := string(r)
+			return &role, ""
+		}
+		return nil, fmt.Sprintf("decision role is %s, not \"admin\", \"user\" or null", r)
+	default:
+		return nil, fmt.Sprintf("decision role is %s, not \"admin\", \"user\" or null", ast.ValueName(r))
+	}
 }
 
 func boolField(v ast.Value, name string) (bool, string) {

@@ -20,92 +20,80 @@ import data.clearml.config
 #   names, sorted) and reasons (stable codes explaining the decision).
 # entrypoint: true
 decision := {
-	"allow": true,
-	"signup": _route.signup,
-	"company": _route.company,
-	"role": _role.role,
-	"sync_groups": _groups.sync,
-	"groups": _groups.names,
-	"reasons": [_route.reason, _role.reason, _groups.reason],
-} if {
-	count(_denials) == 0
-} else := {
 	"allow": false,
 	"signup": false,
 	"company": "",
 	"role": null,
 	"sync_groups": false,
 	"groups": [],
-	"reasons": sort(_denials),
+	"reasons": [_denial],
+} if {
+	_denial
+} else := {
+	"allow": true,
+	"signup": entry.signup,
+	"company": entry.company,
+	"role": role.role,
+	"sync_groups": groups.sync,
+	"groups": groups.names,
+	"reasons": [entry.reason, role.reason, groups.reason],
+} if {
+	entry := _entry
+	role := _role
+	groups := _groups
 }
 
-# An existing user is the ClearML user matched by issuer and user id.
+# An existing user is the ClearML user matched by issuer and user id; a null
+# or absent user is a first login.
 _existing_user if is_object(input.user)
 
-_new_user if not _existing_user
-
-# How the user enters ClearML: an existing user logs in, a new user signs up
-# into the default company or through the whitelist.
-_route := {
+# How the login enters ClearML: an existing user logs in to their company; a
+# new user signs up into the default company, or else through the whitelist
+# with an email that is not unverified.
+_entry := {
 	"reason": "login:existing_user",
 	"signup": false,
 	"company": input.user.company,
 } if {
 	_existing_user
-	is_string(input.user.company)
-	input.user.company != ""
 } else := {
 	"reason": "signup:default_company",
 	"signup": true,
 	"company": config.default_company,
 } if {
-	_new_user
 	config.default_company != ""
 } else := {
-	"reason": concat(":", ["signup", _whitelist.via]),
+	"reason": _whitelist.reason,
 	"signup": true,
 	"company": object.get(_whitelist.entry, "company", ""),
 } if {
-	_whitelist_signup
 	not _email_unverified
 }
 
-_target_company := _route.company
-
-# Without a default company, a new user signs up only through the whitelist.
-_whitelist_signup if {
-	_new_user
-	config.default_company == ""
-	_whitelist
-}
-
-_denials contains "deny:invalid_user" if {
+# Why the login is denied: the first reason that applies, in this order.
+_denial := "deny:invalid_user" if {
 	_existing_user
-	not _route
-}
-
-_denials contains "deny:not_whitelisted" if {
-	_new_user
-	config.default_company == ""
-	not _whitelist
-}
-
-_denials contains "deny:email_not_verified" if {
-	_whitelist_signup
-	_email_unverified
-}
-
-_denials contains "deny:unknown_company" if {
-	_new_user
-	_route
-	not _company_exists
-}
-
-_denials contains "deny:not_in_group" if {
-	_new_user
+	not _valid_company(object.get(input.user, "company", null))
+} else := _no_entry if {
+	not _entry
+} else := "deny:unknown_company" if {
+	_entry.signup
+	not _company_index
+} else := "deny:not_in_group" if {
 	config.prohibit_user_signup_if_not_in_group
-	_company_exists
+	_entry.signup
 	count(_matched_groups) == 0
+}
+
+# A new user without a way in: not on the whitelist, or on it with an
+# unverified email.
+default _no_entry := "deny:not_whitelisted"
+
+_no_entry := "deny:email_not_verified" if _whitelist
+
+_valid_company(company) if {
+	is_string(company)
+	company != ""
 }
 
 # Only an explicit email_verified false counts; an absent claim does not.
@@ -122,85 +110,65 @@ _email_domain := domain if {
 }
 
 # The whitelist entry a new user signs up through: an email entry first, then
-# a domain entry, both compared case-insensitively.
-_whitelist := {"via": "whitelist_email", "entry": _whitelist_email_entry} if {
+# a domain entry, both compared without letter case.
+_whitelist := {"reason": "signup:whitelist_email", "entry": _whitelist_email_entry} if {
 	_whitelist_email_entry
-} else := {"via": "whitelist_domain", "entry": _whitelist_domain_entry} if {
+} else := {"reason": "signup:whitelist_domain", "entry": _whitelist_domain_entry} if {
 	_whitelist_domain_entry
 }
 
-_whitelist_email_entry := data.clearml.directory.index.whitelist.emails[_email] if _indexed
+_whitelist_email_entry := _index.whitelist.emails[_email]
 
-_whitelist_email_entry := entry if {
-	not _indexed
-	some address, entry in data.clearml.directory.whitelist.emails
-	lower(address) == _email
+_whitelist_domain_entry := _index.whitelist.domains[_email_domain]
+
+# The lookup indexes the Go host writes next to the directory, or, without
+# them (as in hand-written test data), the same indexes computed here.
+_index := data.clearml.directory.index if {
+	data.clearml.directory.index.version == 1
+} else := {
+	"companies": {id: {"exact": exact, "folded": folded} |
+		some id, company in data.clearml.directory.companies
+		exact := {name: name | some name in company.groups}
+		folded := {lower(name): [other | some other in company.groups; lower(other) == lower(name)] |
+			some name in company.groups
+		}
+	},
+	"whitelist": {
+		"emails": {lower(address): entry | some address, entry in data.clearml.directory.whitelist.emails},
+		"domains": {lower(domain): entry | some domain, entry in data.clearml.directory.whitelist.domains},
+	},
 }
 
-_whitelist_domain_entry := data.clearml.directory.index.whitelist.domains[_email_domain] if _indexed
+# The groups of the target company, by exact name and by lower-case name;
+# undefined when the company does not exist.
+_company_index := _index.companies[_entry.company]
 
-_whitelist_domain_entry := entry if {
-	not _indexed
-	some domain, entry in data.clearml.directory.whitelist.domains
-	lower(domain) == _email_domain
-}
+# The user's Ping groups: the identity's groups as a list, or a single
+# string; absent means none.
+default _ping_groups := []
 
-# The Go host writes lookup indexes next to the directory; without them (as in
-# hand-written test data) the same answers are computed from the directory.
-_indexed if data.clearml.directory.index.version == 1
-
-_company_exists if {
-	_indexed
-	data.clearml.directory.index.companies[_target_company]
-}
-
-_company_exists if {
-	not _indexed
-	data.clearml.directory.companies[_target_company]
-}
-
-# The user's Ping groups: the identity's groups as a list or a single string;
-# absent means none.
-default _ping_groups := set()
-
-_ping_groups := {group | some group in input.identity.groups; is_string(group)} if {
+_ping_groups := input.identity.groups if {
 	is_array(input.identity.groups)
-} else := {input.identity.groups} if {
+} else := [input.identity.groups] if {
 	is_string(input.identity.groups)
 }
 
+# lower is undefined for a value that is not a string, which drops it.
 _ping_groups_folded contains lower(group) if some group in _ping_groups
 
 # Every existing ClearML group of the target company one of the Ping groups
-# names, with the configured case rule. Groups are never created.
-_matched_groups contains name if {
-	_indexed
-	config.groups_case_sensitive
+# names, with the configured case rule. Groups are never created. Each Ping
+# group costs one lookup, whatever the number of ClearML groups.
+_matched_groups := {name |
+	exact := _company_index.exact
 	some group in _ping_groups
-	name := data.clearml.directory.index.companies[_target_company].exact[group]
-}
-
-_matched_groups contains name if {
-	_indexed
-	not config.groups_case_sensitive
-	some group in _ping_groups_folded
-	some name in data.clearml.directory.index.companies[_target_company].folded[group]
-}
-
-_matched_groups contains name if {
-	not _indexed
-	some name in data.clearml.directory.companies[_target_company].groups
-	_names_group(name)
-}
-
-_names_group(name) if {
+	name := exact[group]
+} if {
 	config.groups_case_sensitive
-	name in _ping_groups
-}
-
-_names_group(name) if {
-	not config.groups_case_sensitive
-	lower(name) in _ping_groups_folded
+} else := {name |
+	folded := _company_index.folded
+	some group in _ping_groups_folded
+	some name in folded[group]
 }
 
 default _groups := {"sync": false, "names": [], "reason": "groups:disabled"}
@@ -217,8 +185,8 @@ _role_sync if {
 
 _admin_member if {
 	config.groups_case_sensitive
-	some group in _ping_groups
-	group in config.admin_groups
+	some group in config.admin_groups
+	group in _ping_groups
 }
 
 _admin_member if {
@@ -237,6 +205,6 @@ _role := {"role": "admin", "reason": "role:admin_group"} if {
 } else := {"role": null, "reason": "role:unchanged"} if {
 	_existing_user
 } else := {"role": "admin", "reason": "role:whitelist_admin"} if {
-	_whitelist_signup
+	_entry.reason != "signup:default_company"
 	_whitelist.entry.is_admin == true
 }

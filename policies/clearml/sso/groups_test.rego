@@ -366,3 +366,16 @@ test_every_decision_explains_itself if {
 		}
 	}
 }
+
+test_group_values_that_are_not_strings_are_ignored if {
+	every case_sensitive in [true, false] {
+		d := sso.decision with input as new_user("x@nowhere.example", ["ML Team", 7, null, {"name": "Data"}])
+			with data.clearml.directory as directory
+			with data.clearml.config as settings({
+				"default_company": "c1",
+				"groups_enabled": true,
+				"groups_case_sensitive": case_sensitive,
+			})
+		d.groups == ["ML Team"]
+	}
+}
