@@ -1,6 +1,7 @@
 package rego
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -44,8 +45,14 @@ func ParseModules(mods []Module) (map[string]*ast.Module, error) {
 			ProcessAnnotation: true,
 		})
 		if err != nil {
-			if astErrs, ok := err.(ast.Errors); ok {
+			var astErrs ast.Errors
+			var astErr *ast.Error
+			switch {
+			case errors.As(err, &astErrs):
 				errs = append(errs, astErrs...)
+				continue
+			case errors.As(err, &astErr):
+				errs = append(errs, astErr)
 				continue
 			}
 			errs = append(errs, ast.NewError(ast.ParseErr, &ast.Location{File: m.File}, "%v", err))

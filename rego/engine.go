@@ -51,10 +51,10 @@ func WithModules(mods []Module) Option {
 	return func(o *options) { o.modules = mods }
 }
 
-// New compiles the effective policy set of cfg once and prepares the
-// decision query. A policy that does not parse or compile gives a
-// *CompileError naming file and line; a set without a decision rule is an
-// error too. The directory starts empty, so until SetDirectory every new
+// New compiles the effective policy set of cfg once, without its tests
+// (*_test.rego; RunTests runs them), and prepares the decision query. A
+// policy that does not parse or compile gives a *CompileError naming file
+// and line; a set without a decision rule is an error too. The directory starts empty, so until SetDirectory every new
 // user is denied.
 func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Engine, error) {
 	o := options{logger: hclog.NewNullLogger()}
@@ -68,7 +68,13 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Engine, erro
 			return nil, err
 		}
 	}
-	compiler, err := compile(mods)
+	var policy []Module
+	for _, m := range mods {
+		if !m.IsTest() {
+			policy = append(policy, m)
+		}
+	}
+	compiler, err := compile(policy)
 	if err != nil {
 		return nil, err
 	}

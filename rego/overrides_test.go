@@ -1,0 +1,167 @@
+package rego
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/pingauthz/pingauthz/internal/config"
+)
+
+func overrideConfig(name string) *config.Config {
+	cfg := config.Default()
+	cfg.DefaultCompany = "c1"
+	cfg.PolicyDir = filepath.Join("..", "testdata", "overrides", name)
+	return &cfg
+}
+
+func newUserInput() *Input {
+	return &Input{Identity: Identity{
+		Issuer: "https://issuer.example", Subject: "s1", UserID: "s1",
+		Email: "new@nowhere.example", Groups: []string{"ML Team"},
+	}}
+}
+
+// TestOverrideCompileErrors checks that a policy set that does not compile
+// is refused by New with the file and line at fault.
+func TestOverrideCompileErrors(t *testing.T) {
+	for _, tc := range []struct {
+		dir  string
+		want []string
+	}{
+		{"syntax_error", []string{filepath.Join("..", "testdata", "overrides", "syntax_error", "decision.rego") + ":"}},
+		{"no_decision", []string{"no rule defines data.clearml.sso.decision"}},
+		{"duplicate", []string{"both replace the default clearml/sso/decision.rego"}},
+		{"missing", []string{"policy dir", "no such file"}},
+	} {
+		t.Run(tc.dir, func(t *testing.T) {
+			_, err := New(context.Background(), overrideConfig(tc.dir))
+			if err == nil {
+				t.Fatal("New accepted the override")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestOverrideSyntaxErrorNamesLine(t *testing.T) {
+	_, err := New(context.Background(), overrideConfig("syntax_error"))
+	var ce *CompileError
+	if !errors.As(err, &ce) {
+		t.Fatalf("error %T %v, want *CompileError", err, err)
+	}
+	loc := ce.Errors[0].Location
+	if loc == nil || filepath.Base(loc.File) != "decision.rego" || loc.Row < 5 {
+		t.Errorf("location %+v, want decision.rego at line 5 or later", loc)
+	}
+}
+
+// TestOverridePolicyErrors checks that a decision that fails, is undefined
+// or has the wrong shape becomes a policy_error deny, never an allow.
+func TestOverridePolicyErrors(t *testing.T) {
+	for _, tc := range []struct {
+		dir    string
+		detail string
+	}{
+		{"undefined", "is undefined"},
+		{"allow_string", "allow is string, not a boolean"},
+		{"missing_keys", `decision has no "groups"`},
+		{"bad_role", `role is "owner"`},
+		{"groups_not_strings", "groups contains number, not a string"},
+		{"groups_string", "groups is string, not a list of strings"},
+		{"unknown_key", `unknown keys "alow"`},
+		{"signup_without_role", "signs up a user without a role"},
+		{"conflict", "evaluation failed"},
+	} {
+		t.Run(tc.dir, func(t *testing.T) {
+			var logs bytes.Buffer
+			logger := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug, JSONFormat: true})
+			ctx := context.Background()
+			e, err := New(ctx, overrideConfig(tc.dir), WithLogger(logger))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.SetDirectory(ctx, loadDirectory(t)); err != nil {
+				t.Fatal(err)
+			}
+			d, perr, err := e.DecideDetail(ctx, newUserInput())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if perr == nil || !strings.Contains(perr.Error(), tc.detail) {
+				t.Fatalf("policy error %v, want one containing %q", perr, tc.detail)
+			}
+			if perr.Revision != e.Revision() {
+				t.Errorf("revision %q, want %q", perr.Revision, e.Revision())
+			}
+			want := Decision{Groups: []string{}, Reasons: []string{ReasonPolicyError}}
+			if d.Allow || !equalDecision(*d, want) {
+				t.Errorf("decision %s, want the policy_error deny", jsonString(d))
+			}
+			// Decide reports the same deny and logs the detail.
+			d2, err := e.Decide(ctx, newUserInput())
+			if err != nil || d2.Allow || d2.Reasons[0] != ReasonPolicyError {
+				t.Errorf("Decide = %s, %v", jsonString(d2), err)
+			}
+			var entry struct{ Error string }
+			if err := json.Unmarshal(logs.Bytes(), &entry); err != nil || !strings.Contains(entry.Error, tc.detail) {
+				t.Errorf("log %q lacks the detail %q (%v)", logs.String(), tc.detail, err)
+			}
+		})
+	}
+}
+
+// TestOverrideExtra checks an override directory that adds modules (hidden
+// directories and other files skipped) and replaces config.rego.
+func TestOverrideExtra(t *testing.T) {
+	cfg := overrideConfig("extra")
+	mods, err := EffectiveModules(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPath := map[string]Module{}
+	for _, m := range mods {
+		byPath[m.Path] = m
+	}
+	for _, p := range []string{"clearml/audit/audit.rego", "clearml/audit/audit_test.rego"} {
+		if m, ok := byPath[p]; !ok || m.Origin != OriginOverride {
+			t.Errorf("%s missing or not an override: %+v", p, m)
+		}
+	}
+	if m := byPath[ConfigPath]; m.Origin != OriginOverride || !strings.Contains(string(m.Source), "Platform Admins") {
+		t.Errorf("config.rego not replaced: %+v", m)
+	}
+	for p := range byPath {
+		if strings.Contains(p, ".hidden") || strings.HasSuffix(p, ".txt") {
+			t.Errorf("%s should have been skipped", p)
+		}
+	}
+	ctx := context.Background()
+	e, err := New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The replaced config has no default company and role sync on.
+	d, perr, err := e.DecideDetail(ctx, &Input{
+		Identity: Identity{Email: "a@b.example", Groups: []string{"Platform Admins"}},
+		User:     &User{ID: "u1", Company: "c1", Role: "user"},
+	})
+	if err != nil || perr != nil {
+		t.Fatal(perr, err)
+	}
+	if d.Role == nil || *d.Role != RoleAdmin {
+		t.Errorf("decision %s, want role admin from the override config", jsonString(d))
+	}
+}
+
+func equalDecision(a, b Decision) bool { return jsonString(a) == jsonString(b) }
