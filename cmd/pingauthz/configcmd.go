@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/pingauthz/pingauthz/internal/config"
+	"github.com/pingauthz/pingauthz/rego"
+)
+
+const configUsage = `Usage: pingauthz config check [--json]
+
+Reads the CLEARML__ environment the way the server does. When it is valid:
+exit status 0, warnings on stderr, and the effective configuration on stdout
+with the client secret masked. When it is not: exit status 2 and every
+problem listed on stderr, one per line, naming its variable. The policy set
+(the defaults plus the policy__dir overrides) must compile too.
+
+Flags:
+`
+
+// runConfig runs `pingauthz config`.
+func runConfig(ctx context.Context, env *cliEnv, args []string) error {
+	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	fs.Usage = func() {
+		fmt.Fprint(env.stderr, configUsage)
+		fs.PrintDefaults()
+	}
+	asJSON := fs.Bool("json", false, "print the configuration as a JSON object")
+	if len(args) == 0 || args[0] != "check" {
+		fs.Usage()
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+			return flag.ErrHelp
+		}
+		return usageErr("config: want the subcommand check")
+	}
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("config check: unexpected argument %q", fs.Arg(0))
+	}
+	cfg, err := loadEnvConfig(env)
+	if err != nil {
+		return err
+	}
+	// The policy set is part of the configuration: check it before saying so.
+	mods, err := rego.EffectiveModules(cfg)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	if _, err := rego.ParseModules(mods); err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	engine, err := rego.New(ctx, cfg, rego.WithModules(mods))
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+
+	summary := cfg.Summary()
+	if *asJSON {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(summary); err != nil {
+			return err
+		}
+	} else {
+		keys := make([]string, 0, len(summary))
+		for k := range summary {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			fmt.Fprintf(env.stdout, "%s = %s\n", k, summary[k])
+		}
+	}
+	overrides := 0
+	for _, m := range mods {
+		if m.Origin == rego.OriginOverride {
+			overrides++
+		}
+	}
+	fmt.Fprintf(env.stderr, "pingauthz: configuration valid; policy set %s compiles (%d files, %d from policy__dir)\n",
+		engine.Revision(), len(mods), overrides)
+	return nil
+}
+
+// loadEnvConfig reads the configuration from env.environ and prints its
+// warnings to stderr. An invalid environment is an exit status 2 error that
+// lists every problem.
+func loadEnvConfig(env *cliEnv) (*config.Config, error) {
+	cfg, warnings, err := config.Load(env.environ)
+	for _, w := range warnings {
+		fmt.Fprintf(env.stderr, "pingauthz: warning: %s\n", w)
+	}
+	if err == nil {
+		return cfg, nil
+	}
+	var verr *config.ValidationError
+	if !errors.As(err, &verr) {
+		return nil, &exitError{code: 2, err: err}
+	}
+	lines := []string{fmt.Sprintf("invalid configuration (%d problem%s):", len(verr.Problems), plural(len(verr.Problems)))}
+	for _, p := range verr.Problems {
+		lines = append(lines, "  "+p.String())
+	}
+	return nil, &exitError{code: 2, err: errors.New(strings.Join(lines, "\n"))}
+}
+
+// parseFlags parses args, turning a bad flag into a usage error.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageErr("%s: %v", fs.Name(), err)
+	}
+	return nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
