@@ -28,10 +28,10 @@ func cli(t *testing.T, environ []string, stdin string, args ...string) (code int
 
 func TestDispatch(t *testing.T) {
 	for _, tc := range []struct {
-		args       []string
-		code       int
-		stdout     string
-		stderr     string
+		args   []string
+		code   int
+		stdout string
+		stderr string
 	}{
 		{nil, 2, "", "want a command"},
 		{[]string{"nope"}, 2, "", `unknown command "nope"`},
