@@ -178,33 +178,30 @@ _groups := {"sync": true, "names": sort(_matched_groups), "reason": "groups:sync
 }
 
 # Role sync is on when groups are enabled and admin groups are configured.
-_role_sync if {
-	config.groups_enabled
-	count(config.admin_groups) > 0
-}
-
-_admin_member if {
-	config.groups_case_sensitive
-	some group in config.admin_groups
-	group in _ping_groups
-}
-
-_admin_member if {
-	not config.groups_case_sensitive
-	some group in config.admin_groups
-	lower(group) in _ping_groups_folded
-}
-
+# It re-evaluates the role at every login. Without it, a new user is a user
+# unless the whitelist entry says admin, and an existing user's role stays.
 default _role := {"role": "user", "reason": "role:new_user"}
 
-_role := {"role": "admin", "reason": "role:admin_group"} if {
-	_role_sync
-	_admin_member
-} else := {"role": "user", "reason": "role:not_in_admin_group"} if {
-	_role_sync
+_role := _synced_role if {
+	config.groups_enabled
+	count(config.admin_groups) > 0
 } else := {"role": null, "reason": "role:unchanged"} if {
 	_existing_user
 } else := {"role": "admin", "reason": "role:whitelist_admin"} if {
 	_entry.reason != "signup:default_company"
 	_whitelist.entry.is_admin == true
+}
+
+default _synced_role := {"role": "user", "reason": "role:not_in_admin_group"}
+
+_synced_role := {"role": "admin", "reason": "role:admin_group"} if {
+	config.groups_case_sensitive
+	some group in config.admin_groups
+	group in _ping_groups
+}
+
+_synced_role := {"role": "admin", "reason": "role:admin_group"} if {
+	not config.groups_case_sensitive
+	some group in config.admin_groups
+	lower(group) in _ping_groups_folded
 }
