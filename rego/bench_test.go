@@ -83,3 +83,21 @@ func BenchmarkDecide(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSetDirectory measures building the indexes of a directory with
+// one company of 100,000 groups and writing it to the store.
+func BenchmarkSetDirectory(b *testing.B) {
+	ctx := context.Background()
+	cfg := config.Default()
+	e, err := New(ctx, &cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := benchDirectory(100_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := e.SetDirectory(ctx, dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
