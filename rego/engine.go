@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/hashicorp/go-hclog"
@@ -15,9 +16,6 @@ import (
 
 	"github.com/pingauthz/pingauthz/internal/config"
 )
-
-// directoryPath is where the directory lives in the store.
-var directoryPath = storage.Path{"clearml", "directory"}
 
 // Engine evaluates the decision policy. It is safe for concurrent use:
 // Decide calls run in parallel, and SetDirectory swaps the directory
@@ -42,20 +40,24 @@ type options struct {
 // WithLogger sends policy errors (at error level) and Rego print output (at
 // debug level) to l. The default discards them.
 func WithLogger(l hclog.Logger) Option {
-	return func(o *options) { o.logger = l }
+	return func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	}
 }
 
 // WithModules evaluates mods instead of EffectiveModules(cfg), e.g. a set
 // written by policy render and edited. cfg is then not read.
 func WithModules(mods []Module) Option {
-	return func(o *options) { o.modules = mods }
+	return func(o *options) { o.modules = slices.Clone(mods) }
 }
 
 // New compiles the effective policy set of cfg once, without its tests
 // (*_test.rego; RunTests runs them), and prepares the decision query. A
 // policy that does not parse or compile gives a *CompileError naming file
-// and line; a set without a decision rule is an error too. The directory starts empty, so until SetDirectory every new
-// user is denied.
+// and line; a set without a decision rule is an error too. The directory
+// starts empty, so until SetDirectory every new user is denied.
 func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Engine, error) {
 	o := options{logger: hclog.NewNullLogger()}
 	for _, opt := range opts {
@@ -124,7 +126,7 @@ func (e *Engine) SetDirectory(ctx context.Context, dir *Directory) error {
 	}
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
-	if err := storage.WriteOne(ctx, e.store, storage.AddOp, directoryPath, v); err != nil {
+	if err := storage.WriteOne(ctx, e.store, storage.AddOp, storage.Path{"clearml", "directory"}, v); err != nil {
 		return fmt.Errorf("rego: set directory: %w", err)
 	}
 	return nil

@@ -24,7 +24,8 @@ type TestOptions struct {
 
 // RunTests compiles modules with data as the base document and runs every
 // test_ rule with OPA's tester, as opa test does. Results arrive on the
-// channel, which closes when all ran; report them with tester.PrettyReporter.
+// channel, which closes when all ran; the caller must drain it (for example
+// with tester.PrettyReporter.Report).
 // A compile error is returned as a *CompileError.
 func RunTests(ctx context.Context, modules map[string]*ast.Module, data map[string]any, opts TestOptions) (chan *tester.Result, error) {
 	if data == nil {
