@@ -35,6 +35,9 @@ func commands() map[string]command {
 	return map[string]command{
 		"config": {"check the CLEARML__ environment", runConfig},
 		"policy": {"render, evaluate and test the decision policies", runPolicy},
+		"serve":  {"run the reference server", runServe},
+		"admin":  {"manage companies, groups, whitelist and memberships", runAdmin},
+		"demo":   {"run the whole login on this machine with a Ping emulator", runDemo},
 	}
 }
 

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/pingauthz/pingauthz/host"
+	"github.com/pingauthz/pingauthz/internal/config"
+	"github.com/pingauthz/pingauthz/internal/server"
+)
+
+const serveUsage = `Usage: pingauthz serve --db PATH [flags]
+
+Runs the reference server: the login pages on --listen, users in the SQLite
+file --db, and the plugin process doing the Ping login. The Ping settings come
+from the CLEARML__... environment and are checked before anything starts.
+The callback URL to register at Ping is <public-url>` + host.CallbackPath + `.
+
+Flags:
+`
+
+// serveFlags are the parsed flags of `pingauthz serve`.
+type serveFlags struct {
+	listen, publicURL, db  string
+	pluginPath, pluginSHA  string
+	logLevel               string
+	directoryPoll, session time.Duration
+}
+
+func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
+	f := &serveFlags{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, serveUsage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "`address` to listen on")
+	fs.StringVar(&f.publicURL, "public-url", "", "external origin of the server, e.g. https://clearml.example.com (default: http://<listen address>)")
+	fs.StringVar(&f.db, "db", "", "SQLite database `file` (created when absent; required)")
+	fs.StringVar(&f.pluginPath, "plugin", "", "plugin binary `path` (default: "+server.PluginName+" next to this executable, else on PATH)")
+	fs.StringVar(&f.pluginSHA, "plugin-sha256", "", "expected SHA-256 of the plugin binary, in `hex`; checked before every launch")
+	fs.DurationVar(&f.directoryPoll, "directory-poll", server.DefaultDirectoryPoll, "how often to look for directory changes made by `pingauthz admin` (0 turns it off)")
+	fs.DurationVar(&f.session, "session-ttl", host.DefaultSessionTTL, "session lifetime")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: trace, debug, info, warn or error (debug when the Ping debug variable is true)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, usageErr("serve: %v", err)
+	}
+	switch {
+	case fs.NArg() > 0:
+		return nil, usageErr("serve: unexpected argument %q", fs.Arg(0))
+	case f.db == "":
+		return nil, usageErr("serve: --db is required")
+	case f.directoryPoll < 0:
+		return nil, usageErr("serve: --directory-poll %s is negative", f.directoryPoll)
+	case f.session <= 0:
+		return nil, usageErr("serve: --session-ttl %s must be positive", f.session)
+	case hclog.LevelFromString(f.logLevel) == hclog.NoLevel:
+		return nil, usageErr("serve: --log-level %q: want trace, debug, info, warn or error", f.logLevel)
+	}
+	if _, _, err := net.SplitHostPort(f.listen); err != nil {
+		return nil, usageErr("serve: --listen %q: %v", f.listen, err)
+	}
+	if f.publicURL != "" {
+		if err := checkPublicURL(f.publicURL); err != nil {
+			return nil, usageErr("serve: --public-url %q: %v", f.publicURL, err)
+		}
+		f.publicURL = strings.TrimSuffix(f.publicURL, "/")
+	} else if host, _, _ := net.SplitHostPort(f.listen); host == "" || net.ParseIP(host).IsUnspecified() {
+		return nil, usageErr("serve: --public-url is required when --listen %q does not name one host", f.listen)
+	}
+	return f, nil
+}
+
+// checkPublicURL accepts http(s)://host[:port] with no path, query or fragment.
+func checkPublicURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("want http(s)://host[:port] with no path, query or fragment")
+	}
+	return nil
+}
+
+// runServe runs `pingauthz serve` until ctx ends or SIGINT/SIGTERM arrives.
+// The Ping settings are read from env.environ, which is also the plugin's
+// whole environment.
+func runServe(ctx context.Context, env *cliEnv, args []string) error {
+	environ, stdout, stderr := env.environ, env.stdout, env.stderr
+	f, err := parseServeFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	// The configuration is checked before anything listens or is created.
+	cfg, warnings, err := config.Load(environ)
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "pingauthz: warning: %s: %s\n", w.Var, w.Message)
+	}
+	if err != nil {
+		return configErr(err)
+	}
+	pluginPath := f.pluginPath
+	if pluginPath == "" {
+		if pluginPath, err = server.LocatePlugin(); err != nil {
+			return err
+		}
+	} else if err := server.CheckPluginPath(pluginPath); err != nil {
+		return err
+	}
+	var checksum []byte
+	if f.pluginSHA != "" {
+		if checksum, err = server.ParseChecksum(f.pluginSHA); err != nil {
+			return usageErr("serve: --plugin-sha256: %v", err)
+		}
+	}
+	level := hclog.LevelFromString(f.logLevel)
+	if cfg.Debug && level > hclog.Debug {
+		level = hclog.Debug
+	}
+	logger := hclog.New(&hclog.LoggerOptions{Name: "pingauthz", Output: stderr, Level: level})
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("serve: --listen %s: %w", f.listen, err)
+	}
+	defer ln.Close()
+	publicURL := f.publicURL
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+	poll := f.directoryPoll
+	if poll == 0 {
+		poll = -1 // server.Config: negative turns polling off
+	}
+	srv, err := server.Open(ctx, server.Config{
+		DBPath:         f.db,
+		PluginPath:     pluginPath,
+		PluginChecksum: checksum,
+		PluginEnv:      environ,
+		SkipHostEnv:    true,
+		PublicURL:      publicURL,
+		Logger:         logger,
+		DirectoryPoll:  poll,
+		SessionTTL:     f.session,
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	fmt.Fprintf(stdout, "pingauthz: serving %s on %s (callback %s%s)\n", publicURL, ln.Addr(), publicURL, host.CallbackPath)
+	err = srv.Serve(ctx, ln)
+	if cerr := srv.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		fmt.Fprintln(stdout, "pingauthz: stopped")
+	}
+	return err
+}
+
+// configErr renders a configuration error with one problem per line.
+func configErr(err error) error {
+	var verr *config.ValidationError
+	if !errors.As(err, &verr) {
+		return &exitError{code: 2, err: err}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "invalid Ping configuration (%d problem(s)):", len(verr.Problems))
+	for _, p := range verr.Problems {
+		fmt.Fprintf(&b, "\n  %s: %s", p.Var, p.Message)
+	}
+	return &exitError{code: 2, err: errors.New(b.String())}
+}
