@@ -52,7 +52,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.StringVar(&f.db, "db", "", "SQLite database `file` (created when absent; required)")
 	fs.StringVar(&f.pluginPath, "plugin", "", "plugin binary `path` (default: "+server.PluginName+" next to this executable, else on PATH)")
 	fs.StringVar(&f.pluginSHA, "plugin-sha256", "", "expected SHA-256 of the plugin binary, in `hex`; checked before every launch")
-	fs.DurationVar(&f.directoryPoll, "directory-poll", server.DefaultDirectoryPoll, "how often to look for directory changes made by `pingauthz admin` (0 turns it off)")
+	fs.DurationVar(&f.directoryPoll, "directory-poll", server.DefaultDirectoryPoll, "how often to look for directory changes made by another process, e.g. the admin command (0 turns it off)")
 	fs.DurationVar(&f.session, "session-ttl", host.DefaultSessionTTL, "session lifetime")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: trace, debug, info, warn or error (debug when the Ping debug variable is true)")
 	if err := fs.Parse(args); err != nil {
