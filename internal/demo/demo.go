@@ -93,7 +93,7 @@ type Demo struct {
 // Start starts the emulator, seeds a fresh database with the demo company,
 // starts the plugin and serves the server until Close. On error nothing is
 // left running and the temporary directory is removed.
-func Start(ctx context.Context, opts Options) (d *Demo, err error) {
+func Start(ctx context.Context, opts Options) (_ *Demo, err error) {
 	if opts.Listen == "" {
 		opts.Listen = DefaultListen
 	}
@@ -109,7 +109,8 @@ func Start(ctx context.Context, opts Options) (d *Demo, err error) {
 	if opts.Users == nil {
 		opts.Users = DefaultUsers()
 	}
-	d = &Demo{Users: opts.Users, Dir: opts.Dir, done: make(chan struct{})}
+	// The cleanups below refer to d, which must outlive "return nil, err".
+	d := &Demo{Users: opts.Users, Dir: opts.Dir, done: make(chan struct{})}
 	var cleanup []func()
 	defer func() {
 		if err != nil {

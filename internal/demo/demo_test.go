@@ -139,3 +139,18 @@ func TestFindUser(t *testing.T) {
 		t.Error("FindUser found mallory")
 	}
 }
+
+// TestStartFailureRemovesTempDir fails Start after it made its temporary
+// directory and checks that nothing is left.
+func TestStartFailureRemovesTempDir(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	missing := filepath.Join(t.TempDir(), "no-plugin")
+	_, err := Start(context.Background(), Options{Listen: "127.0.0.1:0", PluginPath: missing})
+	if err == nil || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("Start = %v, want an error naming %s", err, missing)
+	}
+	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+		t.Errorf("Start left %v in the temporary directory", entries)
+	}
+}

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pingauthz/pingauthz/host"
+	"github.com/pingauthz/pingauthz/internal/store"
+	"github.com/pingauthz/pingauthz/rego"
+)
+
+// admin runs `pingauthz admin --db db args...`.
+func admin(t *testing.T, db string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	return cli(t, nil, "", append([]string{"admin", "--db", db}, args...)...)
+}
+
+func TestAdminUsage(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "x.db")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"admin"}, "--db is required"},
+		{[]string{"admin", "--db", db}, "want a command"},
+		{[]string{"admin", "--db", db, "company"}, "want a command"},
+		{[]string{"admin", "--db", db, "company", "fly"}, `unknown command "company fly"`},
+		{[]string{"admin", "--db", db, "company", "add"}, "want ID, got 0"},
+		{[]string{"admin", "--db", db, "company", "add", "a", "b"}, "want ID, got 2"},
+		{[]string{"admin", "--db", db, "company", "add", "--nme", "x", "c1"}, "flag provided but not defined: -nme"},
+		{[]string{"admin", "--db", db, "group", "add", "ML Team"}, "group add: --company is required"},
+		{[]string{"admin", "--db", db, "group", "rm", "--company", "c1"}, "want NAME"},
+		{[]string{"admin", "--db", db, "whitelist", "add", "a@example.com"}, "whitelist add: --company is required"},
+		{[]string{"admin", "--db", db, "whitelist", "rm", "--admin", "a@example.com"}, "flag provided but not defined: -admin"},
+		{[]string{"admin", "--db", db, "membership", "add", "--company", "c1", "Data"}, "--user is required"},
+		{[]string{"admin", "--db", db, "membership", "add", "--user", "u", "Data"}, "--company is required"},
+		{[]string{"admin", "--db", db, "user", "list", "x"}, "want no arguments"},
+	} {
+		t.Run(strings.ReplaceAll(strings.Join(tc.args, " "), db, "DB"), func(t *testing.T) {
+			code, _, stderr := cli(t, nil, "", tc.args...)
+			if code != 2 || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d (want 2), stderr %q (want %q)", code, stderr, tc.want)
+			}
+		})
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("a usage error created the database: %v", err)
+	}
+}
+
+func TestAdminReadOnlyNeedsDatabase(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "missing.db")
+	for _, args := range [][]string{{"user", "list"}, {"company", "list"}} {
+		code, _, stderr := admin(t, db, args...)
+		if code != 1 || !strings.Contains(stderr, db) {
+			t.Errorf("%v: exit %d, stderr %q; want 1 naming the file", args, code, stderr)
+		}
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("a read-only command created the database: %v", err)
+	}
+}
+
+// signUp creates a user as a login would.
+func signUp(t *testing.T, db, email string, groups ...string) *host.Account {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	role := "user"
+	a, err := st.Apply(ctx,
+		&rego.Identity{Issuer: "https://idp.example", Subject: email, UserID: email, Email: email, Name: email},
+		&rego.Decision{Allow: true, Signup: true, Company: "c1", Role: &role, SyncGroups: true, Groups: groups})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func mustAdmin(t *testing.T, db string, args ...string) string {
+	t.Helper()
+	code, stdout, stderr := admin(t, db, args...)
+	if code != 0 {
+		t.Fatalf("admin %v: exit %d, stderr %q", args, code, stderr)
+	}
+	return stdout
+}
+
+func TestAdminDirectory(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "x.db")
+	_, _, stderr := admin(t, db, "company", "add", "c1", "--name", "Demo Co")
+	if !strings.Contains(stderr, "creating the database") {
+		t.Errorf("no note about the new database: %q", stderr)
+	}
+	mustAdmin(t, db, "company", "add", "c2")
+	mustAdmin(t, db, "group", "add", "--company", "c1", "ML Team")
+	mustAdmin(t, db, "group", "add", "Data", "--company", "c1") // flags after the name
+	mustAdmin(t, db, "group", "add", "--company", "c1", "--", "-odd-")
+	mustAdmin(t, db, "group", "rm", "--company", "c1", "--", "-odd-")
+	mustAdmin(t, db, "whitelist", "add", "--company", "c1", "--admin", "Boss@Example.com")
+	mustAdmin(t, db, "whitelist", "add", "--company", "c2", "@example.org")
+
+	t.Run("errors from the store", func(t *testing.T) {
+		for _, tc := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"company", "add", "c1"}, "c1"},
+			{[]string{"group", "add", "--company", "nope", "X"}, "nope"},
+			{[]string{"group", "rm", "--company", "c1", "Nope"}, "Nope"},
+			{[]string{"whitelist", "add", "--company", "c1", "not-an-email"}, "not-an-email"},
+			{[]string{"whitelist", "rm", "--company", "c1", "@example.org"}, "belongs to company c2"},
+			{[]string{"whitelist", "rm", "nobody@example.net"}, "nobody@example.net"},
+		} {
+			code, _, stderr := admin(t, db, tc.args...)
+			if code != 1 || !strings.Contains(stderr, tc.want) {
+				t.Errorf("%v: exit %d, stderr %q; want 1 naming %q", tc.args, code, stderr, tc.want)
+			}
+		}
+	})
+
+	out := mustAdmin(t, db, "company", "list")
+	if !strings.Contains(out, "c1") || !strings.Contains(out, "Demo Co") || !strings.Contains(out, "Data, ML Team") {
+		t.Errorf("company list:\n%s", out)
+	}
+	var dir rego.Directory
+	if err := json.Unmarshal([]byte(mustAdmin(t, db, "company", "list", "--json")), &dir); err != nil {
+		t.Fatal(err)
+	}
+	if dir.Companies["c2"].Name != "c2" || !slices.Equal(dir.Companies["c1"].Groups, []string{"Data", "ML Team"}) ||
+		!dir.Whitelist.Emails["boss@example.com"].IsAdmin || dir.Whitelist.Domains["example.org"].Company != "c2" {
+		t.Errorf("company list --json: %+v", dir)
+	}
+	mustAdmin(t, db, "whitelist", "rm", "--company", "c2", "@example.org")
+	mustAdmin(t, db, "whitelist", "rm", "boss@example.com")
+	var after rego.Directory
+	if err := json.Unmarshal([]byte(mustAdmin(t, db, "company", "list", "--json")), &after); err != nil {
+		t.Fatal(err)
+	}
+	if len(after.Whitelist.Emails)+len(after.Whitelist.Domains) != 0 {
+		t.Errorf("whitelist left after rm: %+v", after.Whitelist)
+	}
+}
+
+func TestAdminUsersAndMemberships(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "x.db")
+	mustAdmin(t, db, "company", "add", "c1")
+	mustAdmin(t, db, "group", "add", "--company", "c1", "ML Team")
+	mustAdmin(t, db, "group", "add", "--company", "c1", "Data")
+
+	var users []host.Account
+	if err := json.Unmarshal([]byte(mustAdmin(t, db, "user", "list", "--json")), &users); err != nil || users == nil || len(users) != 0 {
+		t.Fatalf("user list --json on no users: %v, %v (want [])", users, err)
+	}
+
+	bob := signUp(t, db, "bob@example.com", "ML Team")
+	mustAdmin(t, db, "membership", "add", "--company", "c1", "--user", "BOB@example.com", "Data")
+	if err := json.Unmarshal([]byte(mustAdmin(t, db, "user", "list", "--json")), &users); err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != 1 || users[0].ID != bob.ID || !slices.Equal(users[0].Groups, []string{"Data", "ML Team"}) {
+		t.Errorf("user list --json: %+v", users)
+	}
+	table := mustAdmin(t, db, "user", "list")
+	lines := strings.Split(strings.TrimSpace(table), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "ID") || !strings.Contains(lines[1], bob.ID) ||
+		!strings.Contains(lines[1], "bob@example.com") || !strings.Contains(lines[1], "Data, ML Team") {
+		t.Errorf("user list:\n%s", table)
+	}
+
+	// A login that no longer sends Data keeps the manual membership.
+	ctx := context.Background()
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := st.Apply(ctx, &rego.Identity{Issuer: "https://idp.example", Subject: "bob@example.com", UserID: "bob@example.com"},
+		&rego.Decision{Allow: true, Company: "c1", SyncGroups: true})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a.Groups, []string{"Data"}) {
+		t.Errorf("groups after a login without groups: %v, want [Data]", a.Groups)
+	}
+
+	mustAdmin(t, db, "membership", "rm", "--company", "c1", "--user", bob.ID, "Data")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"membership", "add", "--company", "c1", "--user", "nobody@example.com", "Data"}, "no user has the email"},
+		{[]string{"membership", "add", "--company", "c1", "--user", "no-such-id", "Data"}, "no-such-id"},
+		{[]string{"membership", "add", "--company", "c1", "--user", bob.ID, "Nope"}, "Nope"},
+		{[]string{"membership", "rm", "--company", "c1", "--user", bob.ID, "Data"}, "Data"},
+	} {
+		code, _, stderr := admin(t, db, tc.args...)
+		if code != 1 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 1 naming %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
