@@ -160,6 +160,13 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 
 // callback completes a login, applies the decision and starts a session.
 func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
+	// The mux routes HEAD to GET handlers; a HEAD must not spend the
+	// single-use login state.
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
 	ctx := r.Context()
 	c, err := r.Cookie(stateCookieName)
 	// The state is single-use: clear it whatever happens next.

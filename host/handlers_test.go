@@ -401,3 +401,17 @@ func TestBeginFailures(t *testing.T) {
 		t.Fatalf("status %d cookies %v", resp.StatusCode, resp.Cookies())
 	}
 }
+
+func TestCallbackHeadKeepsState(t *testing.T) {
+	e := newTestEnv(t, "http://127.0.0.1:8080")
+	c, state := e.begin("/x")
+	if resp := e.do("HEAD", CallbackPath+"?code=abc&state="+state, nil, c); resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("HEAD callback: status %d, want 405", resp.StatusCode)
+	}
+	if len(e.auth.completes) != 0 {
+		t.Fatalf("HEAD called Complete %d times", len(e.auth.completes))
+	}
+	if resp := e.do("GET", CallbackPath+"?code=abc&state="+state, nil, c); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("GET after HEAD: status %d, want 303", resp.StatusCode)
+	}
+}
