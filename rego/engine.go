@@ -154,6 +154,11 @@ func (e *Engine) DecideDetail(ctx context.Context, in *Input) (*Decision, *Polic
 	if err != nil {
 		return nil, nil, err
 	}
+	// OPA notices a cancelled context asynchronously; a short evaluation
+	// can finish first, so check before starting.
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("rego: decide: %w", err)
+	}
 	rs, err := e.query.Eval(ctx,
 		oparego.EvalParsedInput(input),
 		oparego.EvalGenerateJSON(keepTerm),
