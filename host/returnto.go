@@ -2,6 +2,7 @@ package host
 
 import (
 	"net/url"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -11,14 +12,17 @@ const maxReturnTo = 2048
 
 // SafeReturnTo returns p when it is a same-origin relative path ("/x?y")
 // and "/" otherwise. It rejects protocol-relative forms ("//host", "/\host"),
-// absolute URLs, control characters and invalid UTF-8. It does not check
-// that the path exists.
+// any backslash (browsers read it as "/"), absolute URLs, control characters
+// and invalid UTF-8. It does not check that the path exists.
 func SafeReturnTo(p string) string {
 	if p == "" || len(p) > maxReturnTo || p[0] != '/' || !utf8.ValidString(p) {
 		return "/"
 	}
-	// Browsers read "/\" like "//": both would leave the origin.
-	if len(p) > 1 && (p[1] == '/' || p[1] == '\\') {
+	// "//host" leaves the origin, and so does "/\host": browsers read a
+	// backslash as "/". A backslash anywhere is refused, since
+	// http.Redirect cleans the path: "/./\host" or "/a/../\host" would
+	// reach the browser as "/\host".
+	if (len(p) > 1 && p[1] == '/') || strings.ContainsRune(p, '\\') {
 		return "/"
 	}
 	for _, r := range p {

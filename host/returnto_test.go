@@ -2,6 +2,7 @@ package host
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -14,6 +15,11 @@ func TestSafeReturnTo(t *testing.T) {
 		{"", "/"},
 		{"//evil.com", "/"},
 		{"/\\evil.com", "/"},
+		{"/./\\evil.com", "/"},
+		{"/a/../\\evil.com", "/"},
+		{"/#/../\\evil.com", "/"},
+		{"/ok?q=\\", "/"},
+		{"/a/../b", "/a/../b"},
 		{"https://evil.com", "/"},
 		{"javascript:alert(1)", "/"},
 		{"%2F%2Fevil", "/"},
@@ -66,5 +72,31 @@ func TestCallbackDropsUnsafeReturnTo(t *testing.T) {
 	resp := e.do("GET", CallbackPath+"?code=abc&state="+state, nil, c)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
 		t.Fatalf("status %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// TestCallbackRedirectStaysOnSite follows crafted return paths through the
+// whole login, including http.Redirect's path cleaning, and reads the
+// Location as a browser does (a backslash is a slash): it must stay on the
+// site.
+func TestCallbackRedirectStaysOnSite(t *testing.T) {
+	const public = "http://127.0.0.1:8080"
+	base, _ := url.Parse(public + "/login/ping")
+	for _, rt := range []string{
+		"/./\\evil.com", "/a/../\\evil.com", "/#/../\\evil.com", "/..//evil.com", "/.//evil.com",
+		"/%2F%2Fevil.com", "/./%5Cevil.com", "/a/..//..//evil.com", "/\t/evil.com", "/ /evil.com",
+	} {
+		t.Run(rt, func(t *testing.T) {
+			e := newTestEnv(t, public)
+			resp := e.signIn(rt)
+			loc := resp.Header.Get("Location")
+			if resp.StatusCode != http.StatusSeeOther || loc == "" {
+				t.Fatalf("status %d Location %q", resp.StatusCode, loc)
+			}
+			u, err := base.Parse(strings.ReplaceAll(loc, "\\", "/"))
+			if err != nil || u.Scheme+"://"+u.Host != public {
+				t.Fatalf("return path %q ends at Location %q, which a browser reads as %v (%v)", rt, loc, u, err)
+			}
+		})
 	}
 }
