@@ -444,6 +444,22 @@ func (p *Plugin) PushDirectory(ctx context.Context) error {
 	})
 }
 
+// PID returns the process id of the running plugin, or 0 while none runs
+// (it died and was not restarted yet, or the Plugin is closed). The process
+// may exit at any time after PID returns.
+func (p *Plugin) PID() int {
+	p.mu.Lock()
+	inst := p.inst
+	p.mu.Unlock()
+	if inst == nil || inst.client.Exited() {
+		return 0
+	}
+	if rc := inst.client.ReattachConfig(); rc != nil {
+		return rc.Pid
+	}
+	return 0
+}
+
 // Restarts returns how many times the plugin was launched again after it
 // died.
 func (p *Plugin) Restarts() int {

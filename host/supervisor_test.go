@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/pingauthz/pingauthz/internal/pingemu"
 	"github.com/pingauthz/pingauthz/plugin/ping"
@@ -209,35 +211,29 @@ func startPlugin(t *testing.T, src *dirSource, clock *fakeClock) (*Plugin, *logB
 	return p, logs
 }
 
-// pid returns the process id of the running plugin, 0 when none runs.
-func (p *Plugin) pid() int {
-	p.mu.Lock()
-	inst := p.inst
-	p.mu.Unlock()
-	if inst == nil {
-		return 0
+// signal sends sig to the running plugin process and returns its pid. It
+// never signals pid 0, which would be this test's process group.
+func (p *Plugin) signal(t *testing.T, sig syscall.Signal) int {
+	t.Helper()
+	pid := p.PID()
+	if pid <= 0 {
+		t.Fatal("no plugin process")
 	}
-	if rc := inst.client.ReattachConfig(); rc != nil {
-		return rc.Pid
+	if err := syscall.Kill(pid, sig); err != nil {
+		t.Fatal(err)
 	}
-	return 0
+	return pid
 }
 
 // kill ends the plugin process behind the supervisor's back and waits
 // until go-plugin has seen it exit.
 func (p *Plugin) kill(t *testing.T) int {
 	t.Helper()
-	pid := p.pid()
-	if pid == 0 {
-		t.Fatal("no plugin process")
-	}
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
 	p.mu.Lock()
 	inst := p.inst
 	p.mu.Unlock()
-	deadline := time.Now().Add(10 * time.Second)
+	pid := p.signal(t, syscall.SIGKILL)
+	deadline := time.Now().Add(30 * time.Second)
 	for !inst.client.Exited() {
 		if time.Now().After(deadline) {
 			t.Fatal("the killed plugin was not seen to exit")
@@ -275,8 +271,8 @@ func TestPluginRestartsAndPushesDirectoryAgain(t *testing.T) {
 	if d.Allow || !slices.Contains(d.Reasons, "deny:not_whitelisted") {
 		t.Fatalf("decision after restart %+v: the directory was not pushed again", d)
 	}
-	if p.Restarts() != 1 || p.pid() == old || p.pid() == 0 {
-		t.Fatalf("restarts %d, pid %d (old %d)", p.Restarts(), p.pid(), old)
+	if p.Restarts() != 1 || p.PID() == old || p.PID() == 0 {
+		t.Fatalf("restarts %d, pid %d (old %d)", p.Restarts(), p.PID(), old)
 	}
 }
 
@@ -284,9 +280,7 @@ func TestPluginRestartAfterConnectionLoss(t *testing.T) {
 	// The call that meets the broken connection retries on a new plugin.
 	src := &dirSource{dir: whitelisting("acme.com")}
 	p, _ := startPlugin(t, src, nil)
-	if err := syscall.Kill(p.pid(), syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	p.signal(t, syscall.SIGKILL)
 	if d := decide(t, p); !d.Allow {
 		t.Fatalf("decision %+v", d)
 	}
@@ -441,8 +435,14 @@ func TestEnvOverridesInheritedEnvironment(t *testing.T) {
 func TestCloseStopsThePlugin(t *testing.T) {
 	src := &dirSource{dir: whitelisting("")}
 	p, _ := startPlugin(t, src, nil)
-	pid := p.pid()
+	pid := p.PID()
+	if pid <= 0 {
+		t.Fatalf("PID() = %d while the plugin runs", pid)
+	}
 	p.Close()
+	if got := p.PID(); got != 0 {
+		t.Errorf("PID() = %d after Close, want 0", got)
+	}
 	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
 		t.Fatalf("plugin process %d still exists after Close (kill: %v)", pid, err)
 	}
@@ -475,9 +475,7 @@ func TestPluginConcurrentCallsAcrossRestart(t *testing.T) {
 			}
 		}()
 	}
-	if err := syscall.Kill(p.pid(), syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	p.signal(t, syscall.SIGKILL)
 	wg.Wait()
 	close(errs)
 	for err := range errs {
@@ -485,5 +483,60 @@ func TestPluginConcurrentCallsAcrossRestart(t *testing.T) {
 	}
 	if d := decide(t, p); !d.Allow {
 		t.Fatalf("decision %+v after the restart", d)
+	}
+}
+
+// TestCallTimeout freezes the plugin process (SIGSTOP): a call ends at
+// CallTimeout instead of hanging, the frozen plugin is not taken for dead,
+// and calls work again once it runs.
+func TestCallTimeout(t *testing.T) {
+	bin := pluginBinary(t)
+	logger, _ := testLogger(t)
+	const timeout = 2 * time.Second
+	// No Directory: nothing is pushed under the short timeout at launch.
+	p, err := Start(context.Background(), Config{PluginPath: bin, Env: emulatorEnv(t), SkipHostEnv: true,
+		Logger: logger, CallTimeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	pid := p.signal(t, syscall.SIGSTOP)
+	resumed := false
+	t.Cleanup(func() {
+		if !resumed {
+			_ = syscall.Kill(pid, syscall.SIGCONT)
+		}
+	})
+
+	start := time.Now()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := p.Info(context.Background())
+		errc <- err
+	}()
+	select {
+	case err = <-errc:
+	case <-time.After(timeout + time.Minute):
+		t.Fatalf("a call to a frozen plugin still runs %s after it started; CallTimeout is %s", time.Since(start), timeout)
+	}
+	if elapsed := time.Since(start); elapsed < timeout {
+		t.Errorf("the call ended after %s, before CallTimeout %s", elapsed, timeout)
+	}
+	if status.Code(err) != codes.DeadlineExceeded && !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("error %v, want a deadline error", err)
+	}
+	if errors.Is(err, ErrUnavailable) {
+		t.Errorf("a frozen plugin was reported as down: %v", err)
+	}
+
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	resumed = true
+	if _, err := p.Info(context.Background()); err != nil {
+		t.Fatalf("call after the plugin resumed: %v", err)
+	}
+	if p.Restarts() != 0 || p.PID() != pid {
+		t.Errorf("restarts %d, pid %d (was %d): a slow plugin must not be restarted", p.Restarts(), p.PID(), pid)
 	}
 }
