@@ -406,22 +406,22 @@ func (p *Plugin) Decide(ctx context.Context, in *rego.Input) (*rego.Decision, er
 }
 
 // SetDirectory implements plugin.Authenticator. Without Config.Directory,
-// dir is also what a restart pushes.
+// dir is also what every later restart pushes, even when this push fails
+// because the plugin is down.
 func (p *Plugin) SetDirectory(ctx context.Context, dir *rego.Directory) error {
 	if dir == nil {
 		return errors.New("host: SetDirectory: directory is nil")
 	}
 	p.pushMu.Lock()
 	defer p.pushMu.Unlock()
-	err := p.do(ctx, true, func(ctx context.Context, a plugin.Authenticator) error {
+	// Recorded first, so a restart that races with this push, or follows
+	// its failure, pushes dir and not an older directory.
+	p.mu.Lock()
+	p.lastDir = dir
+	p.mu.Unlock()
+	return p.do(ctx, true, func(ctx context.Context, a plugin.Authenticator) error {
 		return a.SetDirectory(ctx, dir)
 	})
-	if err == nil {
-		p.mu.Lock()
-		p.lastDir = dir
-		p.mu.Unlock()
-	}
-	return err
 }
 
 // PushDirectory reads Config.Directory and sends it to the plugin; call it

@@ -540,3 +540,52 @@ func TestCallTimeout(t *testing.T) {
 		t.Errorf("restarts %d, pid %d (was %d): a slow plugin must not be restarted", p.Restarts(), p.PID(), pid)
 	}
 }
+
+// TestSetDirectoryWhilePluginDown pushes a directory while the plugin is
+// dead and cannot be restarted: the push fails, and the restart once the
+// binary is back pushes that directory, not the one before it.
+func TestSetDirectoryWhilePluginDown(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "pingauthz-plugin")
+	b, err := os.ReadFile(pluginBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	logger, _ := testLogger(t)
+	clock := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	ctx := context.Background()
+	p, err := Start(ctx, Config{PluginPath: bin, Env: emulatorEnv(t), SkipHostEnv: true, Logger: logger,
+		CallTimeout: 20 * time.Second, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	if err := p.SetDirectory(ctx, whitelisting("acme.com")); err != nil {
+		t.Fatal(err)
+	}
+	if d := decide(t, p); !d.Allow {
+		t.Fatalf("decision %+v, want a whitelist sign-up", d)
+	}
+
+	away := bin + ".away"
+	if err := os.Rename(bin, away); err != nil {
+		t.Fatal(err)
+	}
+	p.kill(t)
+	if err := p.SetDirectory(ctx, whitelisting("")); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("push to a plugin that cannot start: %v, want ErrUnavailable", err)
+	}
+	if err := os.Rename(away, bin); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(time.Minute) // past the backoff
+	d := decide(t, p)
+	if d.Allow || !slices.Contains(d.Reasons, "deny:not_whitelisted") {
+		t.Fatalf("decision %+v after the restart: the last directory given was not pushed", d)
+	}
+	if p.Restarts() != 1 {
+		t.Errorf("restarts %d, want 1", p.Restarts())
+	}
+}
