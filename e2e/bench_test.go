@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -120,7 +119,7 @@ func BenchmarkLogin(b *testing.B) {
 				lat, wall := runLogins(b, d.URL, n, workers, pick)
 				b.StopTimer()
 				reportLogins(b, lat, wall)
-				if rss, err := pluginRSS(); err == nil {
+				if rss, err := pluginRSS(d); err == nil {
 					b.ReportMetric(rss, "plugin-RSS-MB")
 				}
 			})
@@ -128,12 +127,12 @@ func BenchmarkLogin(b *testing.B) {
 	}
 }
 
-// pluginRSS returns the resident memory of this process's plugin in MB.
-func pluginRSS() (float64, error) {
-	pids, err := pluginPIDs(os.Getpid())
-	if err != nil || len(pids) != 1 {
-		return 0, fmt.Errorf("plugin processes %v: %v", pids, err)
+// pluginRSS returns the resident memory of the demo's plugin in MB.
+func pluginRSS(d *demo.Demo) (float64, error) {
+	pid := d.Server.Plugin.PID()
+	if pid <= 0 {
+		return 0, fmt.Errorf("the demo's plugin is not running")
 	}
-	kb, err := vmRSS(pids[0])
+	kb, err := vmRSS(pid)
 	return float64(kb) / 1024, err
 }

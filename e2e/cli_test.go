@@ -205,7 +205,7 @@ func TestServeBinary(t *testing.T) {
 			t.Fatalf("admin %v: %v\n%s", args, err, out)
 		}
 	}
-	err = retry(10*time.Second, func() error {
+	err = retry(time.Minute, func() error {
 		if r := login(); r.Status != http.StatusSeeOther || !r.Session {
 			return errors.New("not signed in yet")
 		}
@@ -231,11 +231,11 @@ func TestServeBinary(t *testing.T) {
 	if err != nil || len(plugins) != 1 {
 		t.Fatalf("plugin processes of the server: %v, %v", plugins, err)
 	}
-	if code := p.stop(t, syscall.SIGTERM, 15*time.Second); code != 0 {
+	if code := p.stop(t, syscall.SIGTERM, time.Minute); code != 0 {
 		t.Errorf("exit %d after SIGTERM, want 0", code)
 	}
 	exe := filepath.Join("/proc", strconv.Itoa(plugins[0]), "exe")
-	err = retry(5*time.Second, func() error {
+	err = retry(30*time.Second, func() error {
 		if target, err := os.Readlink(exe); err == nil && strings.Contains(target, "pingauthz-plugin") {
 			return errors.New("still running")
 		}
@@ -257,7 +257,7 @@ func runDemoBinary(t *testing.T, dir, bin string, startTimeout time.Duration) st
 	t.Helper()
 	p := startCLI(t, dir, bin, nil, "demo", "--listen", "127.0.0.1:0")
 	base := p.waitLine(t, openLine, startTimeout)[1]
-	dbPath := p.waitLine(t, databaseLine, time.Second)[1]
+	dbPath := p.waitLine(t, databaseLine, 30*time.Second)[1]
 	u, _ := demo.FindUser(demo.DefaultUsers(), demo.Member)
 	r, err := demo.Login(context.Background(), demo.NewBrowserClient(nil), base, u.Username, u.Password)
 	if err != nil {
@@ -269,7 +269,7 @@ func runDemoBinary(t *testing.T, dir, bin string, startTimeout time.Duration) st
 	if _, err := os.Stat(dbPath); err != nil {
 		t.Errorf("database while running: %v", err)
 	}
-	if code := p.stop(t, os.Interrupt, 15*time.Second); code != 0 {
+	if code := p.stop(t, os.Interrupt, time.Minute); code != 0 {
 		t.Errorf("exit %d after SIGINT, want 0", code)
 	}
 	if _, err := os.Stat(filepath.Dir(dbPath)); !os.IsNotExist(err) {

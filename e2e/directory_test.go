@@ -59,7 +59,7 @@ func TestDirectoryChangeReachesPlugin(t *testing.T) {
 		if err := other.AddGroup(ctx, demo.CompanyID, "Interns"); err != nil {
 			t.Fatal(err)
 		}
-		err = retry(5*time.Second, func() error {
+		err = retry(time.Minute, func() error {
 			if s := loginStatus(t, d, demo.Member); s != http.StatusSeeOther {
 				return fmt.Errorf("status %d", s)
 			}
