@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,6 +133,19 @@ func TestBadCallbacks(t *testing.T) {
 	t.Run("tampered return_to", func(t *testing.T) {
 		a := newBrowser(t, d)
 		want := a.mustLogin(demo.Admin)
+		// Starting a login with a foreign return path writes nothing.
+		before := dump(t, d.DBPath)
+		for _, rt := range []string{"https://evil.example/steal", "//evil.example", "/./\\evil.example", "javascript:alert(1)"} {
+			if _, err := a.begin(rt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sameDump(t, before, dump(t, d.DBPath))
+
+		// A login started with one ends at "/", and a return_to added to
+		// the callback is ignored. Both change nothing but the sessions
+		// and the login time.
+		before = withoutLoginTrace(dump(t, d.DBPath))
 		p, err := a.login(demo.Admin, "https://evil.example/steal")
 		if err != nil {
 			t.Fatal(err)
@@ -138,14 +153,45 @@ func TestBadCallbacks(t *testing.T) {
 		if p.status != http.StatusSeeOther || p.location != "/" {
 			t.Fatalf("callback status %d location %q, want 303 to /", p.status, p.location)
 		}
-		got, err := a.me()
-		if err != nil {
-			t.Fatal(err)
+		b := newBrowser(t, d)
+		cb := b.mustSignIn(b.mustBegin("/projects"), demo.Admin)
+		p = b.mustGet(cb + "&return_to=" + url.QueryEscape("https://evil.example/"))
+		if p.status != http.StatusSeeOther || p.location != "/projects" {
+			t.Fatalf("callback with an added return_to: status %d location %q, want 303 to /projects", p.status, p.location)
 		}
-		if got.ID != want.ID || got.Role != want.Role || strings.Join(got.Groups, ",") != strings.Join(want.Groups, ",") {
-			t.Errorf("account %+v after the tampered login, want %+v", got, want)
+		sameDump(t, before, withoutLoginTrace(dump(t, d.DBPath)))
+		for _, br := range []*browser{a, b} {
+			got, err := br.me()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.ID != want.ID || got.Role != want.Role || strings.Join(got.Groups, ",") != strings.Join(want.Groups, ",") {
+				t.Errorf("account %+v after the tampered login, want %+v", got, want)
+			}
 		}
 	})
+}
+
+// lastLogin matches the login time column of a dumped users row.
+var lastLogin = regexp.MustCompile(`\blast_login=\S+`)
+
+// withoutLoginTrace drops from a dump what every successful login writes:
+// the sessions and the users' login times.
+func withoutLoginTrace(d map[string][]string) map[string][]string {
+	out := make(map[string][]string, len(d))
+	for t, rows := range d {
+		if t == "sessions" {
+			continue
+		}
+		if t == "users" {
+			rows = slices.Clone(rows)
+			for i, r := range rows {
+				rows[i] = lastLogin.ReplaceAllString(r, "")
+			}
+		}
+		out[t] = rows
+	}
+	return out
 }
 
 // TestPluginDownAtCallback kills the plugin between the start of a login

@@ -135,6 +135,8 @@ func TestReturnTo(t *testing.T) {
 		{"https://evil.example/", "/"},
 		{"//evil.example/path", "/"},
 		{"/\\evil.example", "/"},
+		{"/./\\evil.example", "/"},
+		{"/a/../\\evil.example", "/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.returnTo, func(t *testing.T) {
