@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -246,6 +247,64 @@ func TestServeBinary(t *testing.T) {
 	}
 }
 
+var publicServingLine = regexp.MustCompile(`serving (\S+) on (127\.0\.0\.1:\d+) \(callback (\S+)\)`)
+
+// TestServePublicURL runs the built server behind an https public URL with
+// the plugin given by --plugin: the printed callback, the redirect_uri sent
+// to Ping and the login state cookie all follow --public-url, not the
+// listen address.
+func TestServePublicURL(t *testing.T) {
+	cli := buildCLI(t)
+	const public = "https://ml.example.com"
+	idp, err := pingemu.Start(pingemu.Options{Clients: []pingemu.Client{{ID: "public-test",
+		Secret: "public-test-secret-0123456789abcdef", RedirectURIs: []string{public + host.CallbackPath}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idp.Close()
+	env := []string{
+		config.VarName("authorize_url", false) + "=" + idp.AuthorizeURL(),
+		config.VarName("access_token_url", false) + "=" + idp.TokenURL(),
+		config.VarName("client_id", true) + "=public-test",
+		config.VarName("client_secret", true) + "=public-test-secret-0123456789abcdef",
+	}
+	dir := t.TempDir()
+	p := startCLI(t, dir, cli, env, "serve", "--listen", "127.0.0.1:0", "--public-url", public+"/",
+		"--db", filepath.Join(dir, "pingauthz.db"), "--plugin", pluginBinary)
+	m := p.waitLine(t, publicServingLine, time.Minute)
+	if m[1] != public || m[3] != public+host.CallbackPath {
+		t.Fatalf("serving line %q, want %s with callback %s%s", m[0], public, public, host.CallbackPath)
+	}
+	hc := demo.NewBrowserClient(nil)
+	resp, err := hc.Get("http://" + m[2] + "/login/ping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("/login/ping: status %d", resp.StatusCode)
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := loc.Query().Get("redirect_uri"); got != public+host.CallbackPath {
+		t.Errorf("redirect_uri %q, want %s%s", got, public, host.CallbackPath)
+	}
+	var state *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Value != "" && c.Path == host.CallbackPath {
+			state = c
+		}
+	}
+	if state == nil || !state.Secure || !state.HttpOnly || state.SameSite != http.SameSiteLaxMode {
+		t.Errorf("login state cookie %+v, want Secure, HttpOnly, SameSite=Lax", state)
+	}
+	if code := p.stop(t, syscall.SIGTERM, time.Minute); code != 0 {
+		t.Errorf("exit %d after SIGTERM, want 0", code)
+	}
+}
+
 var (
 	openLine     = regexp.MustCompile(`^\s+Open\s+(http://127\.0\.0\.1:\d+)/`)
 	databaseLine = regexp.MustCompile(`^\s+Database\s+(\S+)`)
@@ -258,6 +317,10 @@ func runDemoBinary(t *testing.T, dir, bin string, startTimeout time.Duration) st
 	p := startCLI(t, dir, bin, nil, "demo", "--listen", "127.0.0.1:0")
 	base := p.waitLine(t, openLine, startTimeout)[1]
 	dbPath := p.waitLine(t, databaseLine, 30*time.Second)[1]
+	for _, u := range demo.DefaultUsers() {
+		account := regexp.MustCompile(`^\s+` + regexp.QuoteMeta(u.Username) + `\s+` + regexp.QuoteMeta(u.Password) + `\s`)
+		p.waitLine(t, account, 30*time.Second)
+	}
 	u, _ := demo.FindUser(demo.DefaultUsers(), demo.Member)
 	r, err := demo.Login(context.Background(), demo.NewBrowserClient(nil), base, u.Username, u.Password)
 	if err != nil {
