@@ -50,13 +50,17 @@ func TestOpenPragmas(t *testing.T) {
 
 func TestOpenErrors(t *testing.T) {
 	dir := t.TempDir()
+	file := filepath.Join(dir, "plain-file")
+	must(t, os.WriteFile(file, nil, 0o644))
 	tests := []struct {
 		name, path, want string
 	}{
 		{"empty", "", "database path is empty"},
 		{"memory", ":memory:", "want a file path"},
 		{"uri", "file:x.db", "want a file path"},
-		{"missing directory", filepath.Join(dir, "no", "such", "dir.db"), "store: open"},
+		{"missing directory", filepath.Join(dir, "no", "such", "dir.db"), "its directory: stat " + filepath.Join(dir, "no", "such") + ": no such file"},
+		{"file as directory", filepath.Join(file, "dir.db"), file + " is not a directory"},
+		{"directory", dir, "is a directory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -97,6 +98,15 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("store: database path %q: %w", path, err)
+	}
+	// SQLite only says "unable to open database file" for these.
+	if fi, err := os.Stat(filepath.Dir(abs)); err != nil {
+		return nil, fmt.Errorf("store: database path %q: its directory: %w", path, err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("store: database path %q: %s is not a directory", path, filepath.Dir(abs))
+	}
+	if fi, err := os.Stat(abs); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("store: database path %q is a directory", path)
 	}
 
 	w, err := openPool(ctx, abs, o.busyTimeout, false)
