@@ -338,6 +338,19 @@ func transportFailure(err error) bool {
 	return !errors.As(err, &le) && status.Code(err) == codes.Unavailable
 }
 
+// lost reports whether a call on inst that failed with err failed because
+// the instance is gone: the connection broke, the process exited, another
+// call found it dead, or its connection was closed under the call (a
+// cancellation the caller did not ask for, as when a dead instance is
+// retired while calls on it still wait).
+func lost(ctx context.Context, inst *instance, err error) bool {
+	if transportFailure(err) || inst.dead.Load() || inst.client.Exited() {
+		return true
+	}
+	canceled := errors.Is(err, context.Canceled) || status.Code(err) == codes.Canceled
+	return canceled && ctx.Err() == nil
+}
+
 // do runs f against a live instance with the call timeout. When the
 // connection breaks, the instance is marked dead and, if retry is set, f
 // runs once more on a restarted plugin.
@@ -353,7 +366,7 @@ func (p *Plugin) do(ctx context.Context, retry bool, f func(context.Context, plu
 		if err == nil {
 			return nil
 		}
-		if !transportFailure(err) && !inst.client.Exited() {
+		if !lost(ctx, inst, err) {
 			return err
 		}
 		inst.dead.Store(true)

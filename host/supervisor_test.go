@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -587,5 +588,39 @@ func TestSetDirectoryWhilePluginDown(t *testing.T) {
 	}
 	if p.Restarts() != 1 {
 		t.Errorf("restarts %d, want 1", p.Restarts())
+	}
+}
+
+// TestCallOnClosedConnectionIsRetried gives the supervisor an instance
+// whose connection was closed under the call (a cancellation the caller
+// did not ask for, as when another call retires a dead plugin while this
+// one waits): the call is retried on a restarted plugin instead of
+// failing with the cancellation.
+func TestCallOnClosedConnectionIsRetried(t *testing.T) {
+	src := &dirSource{dir: whitelisting("acme.com")}
+	p, _ := startPlugin(t, src, nil)
+	p.mu.Lock()
+	real := p.inst
+	closing := newFakeAuth()
+	closing.decideErr = fmt.Errorf("plugin: Decide: grpc: the client connection is closing: %w", context.Canceled)
+	p.inst = &instance{client: &goplugin.Client{}, auth: closing, started: time.Now()}
+	p.mu.Unlock()
+	t.Cleanup(real.client.Kill)
+
+	if d := decide(t, p); !d.Allow {
+		t.Fatalf("decision %+v", d)
+	}
+	if len(closing.inputs) != 1 || p.Restarts() != 1 {
+		t.Fatalf("calls on the closed instance %d, restarts %d; want 1 and 1", len(closing.inputs), p.Restarts())
+	}
+
+	// A cancellation the caller asked for is the caller's, not a lost plugin.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := p.Decide(ctx, newcomer); errors.Is(err, ErrUnavailable) {
+		t.Errorf("a call cancelled by its caller reported the plugin down: %v", err)
+	}
+	if p.Restarts() != 1 {
+		t.Errorf("restarts %d after a cancelled call, want 1", p.Restarts())
 	}
 }
