@@ -64,8 +64,19 @@ func startCLI(t *testing.T, dir, bin string, env []string, args ...string) *proc
 		select {
 		case <-p.done:
 		default:
-			_ = cmd.Process.Kill()
-			<-p.done
+			// Ask first, so that a demo removes its temporary directory
+			// and a server stops its plugin even when the test failed.
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			go func() {
+				for range p.lines { // keep stdout drained
+				}
+			}()
+			select {
+			case <-p.done:
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				<-p.done
+			}
 		}
 		if t.Failed() {
 			t.Logf("%s stderr:\n%s", filepath.Base(bin), p.stderr.String())
