@@ -73,12 +73,14 @@ func runAdmin(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	created := false
 	if readOnly {
 		if _, err := os.Stat(*db); err != nil {
 			return fmt.Errorf("admin: --db %s: %w", *db, err)
 		}
 	} else if _, err := os.Stat(*db); errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(stderr, "pingauthz: creating the database %s\n", *db)
+		created = true
 	}
 	st, err := store.Open(ctx, *db)
 	if err != nil {
@@ -86,9 +88,34 @@ func runAdmin(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer st.Close()
 	if err := call(ctx, &adminCmd{st: st, stdout: stdout, stderr: stderr}); err != nil {
+		if created {
+			removeIfEmpty(ctx, st, *db, stderr)
+		}
 		return err
 	}
 	return st.Close()
+}
+
+// removeIfEmpty closes st and deletes the database file at path, which the
+// failed command created, so that a failed command leaves nothing behind.
+// It keeps the file when it holds a company or a user (another process
+// may have started using it meanwhile).
+func removeIfEmpty(ctx context.Context, st *store.Store, path string, stderr io.Writer) {
+	dir, err := st.Snapshot(ctx)
+	if err != nil || len(dir.Companies) > 0 {
+		return
+	}
+	if users, err := st.Users(ctx); err != nil || len(users) > 0 {
+		return
+	}
+	if err := st.Close(); err != nil {
+		return
+	}
+	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+		if err := os.Remove(path + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(stderr, "pingauthz: removing the new database: %v\n", err)
+		}
+	}
 }
 
 // adminRun parses a command's arguments and returns what it will do.

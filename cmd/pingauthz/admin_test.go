@@ -208,3 +208,35 @@ func TestAdminUsersAndMemberships(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminFailedCommandLeavesNoDatabase runs failing write commands on a
+// database path that does not exist yet: no file is left behind. A failed
+// command on an existing database keeps it.
+func TestAdminFailedCommandLeavesNoDatabase(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "new.db")
+	for _, args := range [][]string{
+		{"group", "add", "--company", "nope", "X"},
+		{"whitelist", "add", "--company", "nope", "a@example.com"},
+		{"membership", "add", "--company", "nope", "--user", "u", "G"},
+	} {
+		code, _, stderr := admin(t, db, args...)
+		if code != 1 || !strings.Contains(stderr, "nope") {
+			t.Errorf("%v: exit %d, stderr %q; want 1 naming nope", args, code, stderr)
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			t.Errorf("%v left %s behind", args, e.Name())
+		}
+	}
+	mustAdmin(t, db, "company", "add", "c1")
+	if code, _, _ := admin(t, db, "group", "add", "--company", "nope", "X"); code != 1 {
+		t.Errorf("group add in a missing company: exit %d, want 1", code)
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Errorf("a failed command removed an existing database: %v", err)
+	}
+}
