@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -632,4 +633,68 @@ func TestCallOnClosedConnectionIsRetried(t *testing.T) {
 	if p.Restarts() != 1 {
 		t.Errorf("restarts %d after a cancelled call, want 1", p.Restarts())
 	}
+}
+
+// TestStartTimeout launches a "plugin" that never answers the handshake:
+// Start gives up at StartTimeout and leaves no process behind.
+func TestStartTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the start timeout")
+	}
+	bin := filepath.Join(t.TempDir(), "silent-plugin")
+	// exec: the process go-plugin starts is the one that hangs, so killing
+	// it leaves nothing running.
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\nexec sleep 300\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	logger, _ := testLogger(t)
+	const timeout = time.Second
+	start := time.Now()
+	p, err := Start(context.Background(), Config{PluginPath: bin, SkipHostEnv: true, Logger: logger, StartTimeout: timeout})
+	elapsed := time.Since(start)
+	if err == nil {
+		p.Close()
+		t.Fatal("a plugin that never answered the handshake started")
+	}
+	if !strings.Contains(err.Error(), bin) {
+		t.Errorf("error %q does not name the plugin", err)
+	}
+	if elapsed < timeout || elapsed > timeout+30*time.Second {
+		t.Errorf("Start gave up after %s; StartTimeout is %s", elapsed, timeout)
+	}
+	if kids := children(t, "sleep"); len(kids) > 0 {
+		t.Errorf("the silent plugin still runs: pids %v", kids)
+	}
+}
+
+// children returns the live child processes of this test whose command
+// name is comm, read from /proc.
+func children(t *testing.T, comm string) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		s := string(b)
+		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		f := strings.Fields(s[end+1:])
+		if s[open+1:end] == comm && len(f) > 1 && f[0] != "Z" && f[1] == strconv.Itoa(os.Getpid()) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
