@@ -698,3 +698,41 @@ func children(t *testing.T, comm string) []int {
 	}
 	return pids
 }
+
+// TestChecksumCheckedAtRestart replaces the plugin binary while the
+// plugin runs: the restart after a crash refuses the new binary.
+func TestChecksumCheckedAtRestart(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "pingauthz-plugin")
+	b, err := os.ReadFile(pluginBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	logger, _ := testLogger(t)
+	src := &dirSource{dir: whitelisting("acme.com")}
+	p, err := Start(context.Background(), Config{PluginPath: bin, Checksum: sha256File(t, bin), Env: emulatorEnv(t),
+		SkipHostEnv: true, Logger: logger, Directory: src.read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	// Replaced by rename, as an upgrade would: the running process keeps
+	// its file.
+	swapped := bin + ".new"
+	if err := os.WriteFile(swapped, append(b, 0), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(swapped, bin); err != nil {
+		t.Fatal(err)
+	}
+	p.kill(t)
+	_, err = p.Decide(context.Background(), newcomer)
+	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrChecksumMismatch) {
+		t.Fatalf("error %v, want ErrUnavailable caused by ErrChecksumMismatch", err)
+	}
+	if p.Restarts() != 0 {
+		t.Errorf("restarts %d, want 0", p.Restarts())
+	}
+}
