@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -271,28 +272,47 @@ func TestOtherErrorsBecomeInternal(t *testing.T) {
 }
 
 func TestDeadlinePropagates(t *testing.T) {
+	// gRPC sends the time left, so the plugin's deadline is later than the
+	// host's by the time the call took to arrive. The generous deadline and
+	// tolerance keep the test stable on a loaded machine; without
+	// propagation the plugin would see no deadline at all. The calls run at
+	// once so the test waits for one deadline only.
+	const wait, tolerance = time.Second, 500 * time.Millisecond
+	type result struct {
+		f        *fake
+		deadline time.Time
+		err      error
+	}
+	results := map[string]*result{}
+	var wg sync.WaitGroup
 	for name, call := range methods() {
-		t.Run(name, func(t *testing.T) {
-			f := &fake{block: true}
-			a := connect(t, f)
-			deadline := time.Now().Add(200 * time.Millisecond)
-			ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		r := &result{f: &fake{block: true}}
+		results[name] = r
+		a := connect(t, r.f)
+		wg.Go(func() {
+			r.deadline = time.Now().Add(wait)
+			ctx, cancel := context.WithDeadline(context.Background(), r.deadline)
 			defer cancel()
-			err := call(ctx, a)
-			if !errors.Is(err, context.DeadlineExceeded) {
-				t.Fatalf("error %v, want one wrapping context.DeadlineExceeded", err)
+			r.err = call(ctx, a)
+		})
+	}
+	wg.Wait()
+	for name, r := range results {
+		t.Run(name, func(t *testing.T) {
+			if !errors.Is(r.err, context.DeadlineExceeded) {
+				t.Fatalf("error %v, want one wrapping context.DeadlineExceeded", r.err)
 			}
 			var le *LoginError
-			if errors.As(err, &le) {
-				t.Errorf("a deadline came back as a LoginError: %v", err)
+			if errors.As(r.err, &le) {
+				t.Errorf("a deadline came back as a LoginError: %v", r.err)
 			}
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			if !f.hadDeadline {
+			r.f.mu.Lock()
+			defer r.f.mu.Unlock()
+			if !r.f.hadDeadline {
 				t.Fatal("the plugin saw no deadline")
 			}
-			if d := f.gotDeadline.Sub(deadline).Abs(); d > 50*time.Millisecond {
-				t.Errorf("the plugin saw deadline %v, %v away from the host's", f.gotDeadline, d)
+			if d := r.f.gotDeadline.Sub(r.deadline).Abs(); d > tolerance {
+				t.Errorf("the plugin saw deadline %v, %v away from the host's", r.f.gotDeadline, d)
 			}
 		})
 	}
