@@ -165,12 +165,20 @@ func TestProviderAndTokenErrors(t *testing.T) {
 	})
 
 	t.Run("token-endpoint-timeout", func(t *testing.T) {
-		e := newTestEnv(t, envOpts{faults: pingemu.Faults{TokenDelay: 5 * time.Second}, exchangeTO: 200 * time.Millisecond})
+		// The token endpoint hangs for a minute; ExchangeTimeout (which also
+		// bounds discovery, so it is not tiny) must end the exchange well
+		// before the test HTTP client's own 30 s timeout would.
+		const timeout = time.Second
+		e := newTestEnv(t, envOpts{faults: pingemu.Faults{TokenDelay: time.Minute}, exchangeTO: timeout})
+		cb, sealed := e.begin(t, "alice", "/")
 		start := time.Now()
-		id, _, err := e.login(t, "alice")
+		id, _, err := e.rp.complete(ctx, testRedirect, sealed, cb.Query())
 		wantErr(t, id, err, plugin.KindUnavailable, nil)
-		if d := time.Since(start); d > 3*time.Second {
-			t.Errorf("timeout took %s", d)
+		if d := time.Since(start); d < timeout || d > 15*time.Second {
+			t.Errorf("the exchange ended after %s, want about %s", d, timeout)
+		}
+		if msg := toLoginError(err).Message; !strings.Contains(msg, "did not answer in time") {
+			t.Errorf("message %q does not say the provider timed out", msg)
 		}
 	})
 
