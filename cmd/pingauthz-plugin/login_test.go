@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -155,5 +157,76 @@ func TestConcurrentCallsOverRealPlugin(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// compactJWS matches the header and payload of a compact JWT or JWS.
+var compactJWS = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.`)
+
+// TestDebugLogOverRealPlugin runs a login with debug=true through the real
+// binary: the host's log shows every step with its timing, the claims and
+// the decision with its reasons, and no secret, code, state or token.
+func TestDebugLogOverRealPlugin(t *testing.T) {
+	emu := startEmulator(t, ping.EnvName("debug")+"=true", ping.EnvName("groups__enabled")+"=true",
+		ping.EnvName("code_challenge")+"=true")
+	logger, logs := hostLog(t)
+	client, a := launch(t, emu.env, logger)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.SetDirectory(ctx, acme()); err != nil {
+		t.Fatal(err)
+	}
+	begun, err := a.Begin(ctx, &plugin.BeginRequest{RedirectURI: emu.redirect, ReturnTo: "/projects"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	callback, err := pingemu.Login(ctx, nil, begun.AuthURL, "alice", "alice-pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	query := map[string]string{}
+	for k, v := range callback.Query() {
+		query[k] = v[0]
+	}
+	done, err := a.Complete(ctx, &plugin.CompleteRequest{RedirectURI: emu.redirect, SealedState: begun.SealedState, Query: query})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := a.Decide(ctx, &rego.Input{Identity: done.Identity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The plugin's log lines reach the host asynchronously; stopping the
+	// plugin flushes them. (The nonce is no secret: the ID token claims
+	// are logged with it.)
+	client.Kill()
+
+	log := logs.String()
+	for _, want := range []string{
+		"step=discovery", "step=begin", "step=jwks", "step=exchange", "step=id_token", "step=verify",
+		"step=userinfo", "step=complete", "elapsed=", "alice@acme.com", "directory set", "decision",
+		d.Reasons[0],
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the host log lacks %q", want)
+		}
+	}
+	u, _ := url.Parse(begun.AuthURL)
+	for name, secret := range map[string]string{
+		"client secret":  clientSecret,
+		"code":           query["code"],
+		"state":          query["state"],
+		"PKCE challenge": u.Query().Get("code_challenge"),
+		"sealed state":   begun.SealedState,
+	} {
+		if secret == "" {
+			t.Fatalf("the login had no %s", name)
+		}
+		if strings.Contains(log, secret) {
+			t.Errorf("the host log shows the %s", name)
+		}
+	}
+	if m := compactJWS.FindString(log); m != "" {
+		t.Errorf("the host log shows a token: %.40s...", m)
 	}
 }

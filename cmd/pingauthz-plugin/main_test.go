@@ -80,13 +80,20 @@ func (s *syncBuffer) String() string {
 
 // hostLogger returns a logger whose output is shown when tb fails.
 func hostLogger(tb testing.TB) hclog.Logger {
+	logger, _ := hostLog(tb)
+	return logger
+}
+
+// hostLog returns a debug-level host logger and the buffer it writes to;
+// the log is shown when tb fails.
+func hostLog(tb testing.TB) (hclog.Logger, *syncBuffer) {
 	buf := &syncBuffer{}
 	tb.Cleanup(func() {
 		if tb.Failed() {
 			tb.Logf("host log:\n%s", buf.String())
 		}
 	})
-	return hclog.New(&hclog.LoggerOptions{Name: "host", Output: buf, Level: hclog.Debug})
+	return hclog.New(&hclog.LoggerOptions{Name: "host", Output: buf, Level: hclog.Debug}), buf
 }
 
 // emulator holds a loopback Ping emulator and the environment pointing the
