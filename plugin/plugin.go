@@ -24,6 +24,13 @@ const PluginName = "authenticator"
 // from gRPC's 4 MiB default so that a directory with 100,000 groups fits.
 const MaxMessageSize = 64 << 20
 
+// windowSize is the HTTP/2 flow-control window of each stream and of the
+// connection, on both sides. A fixed window turns off gRPC's window
+// estimation, whose PING frames went with nearly every call (one more write
+// and wake-up in each process); 1 MiB still streams a large SetDirectory
+// without stalling on window updates.
+const windowSize = 1 << 20
+
 // Handshake is the go-plugin handshake both sides must agree on. The cookie
 // only keeps the binary from being run by hand; it is not a secret.
 var Handshake = goplugin.HandshakeConfig{
@@ -54,9 +61,10 @@ func serveConfig(impl Authenticator, logger hclog.Logger) *goplugin.ServeConfig 
 }
 
 // NewGRPCServer is go-plugin's default gRPC server with the message size
-// limits raised to MaxMessageSize and a pool of long-lived handler
-// goroutines. Policy evaluation recurses deeply; on a fresh goroutine per
-// call (gRPC's default) growing the stack cost more than the evaluation.
+// limits raised to MaxMessageSize, a fixed flow-control window and a pool
+// of long-lived handler goroutines. Policy evaluation recurses deeply; on a
+// fresh goroutine per call (gRPC's default) growing the stack cost more
+// than the evaluation.
 // go-plugin's own streams (stdio, broker) hold a few workers for good, so
 // the pool is larger than GOMAXPROCS; calls beyond it get fresh goroutines.
 func NewGRPCServer(opts []grpc.ServerOption) *grpc.Server {
@@ -64,13 +72,16 @@ func NewGRPCServer(opts []grpc.ServerOption) *grpc.Server {
 	opts = append(opts,
 		grpc.MaxRecvMsgSize(MaxMessageSize),
 		grpc.MaxSendMsgSize(MaxMessageSize),
-		grpc.NumStreamWorkers(workers))
+		grpc.NumStreamWorkers(workers),
+		grpc.InitialWindowSize(windowSize),
+		grpc.InitialConnWindowSize(windowSize))
 	return goplugin.DefaultGRPCServer(opts)
 }
 
 // ClientConfig returns the go-plugin client configuration for launching the
 // plugin binary of cmd over gRPC with automatic mutual TLS. With a non-empty
 // checksum (SHA-256 of the binary) the binary is verified before it runs.
+// The connection uses the same fixed flow-control window as NewGRPCServer.
 // The caller may set further fields (StartTimeout, Stderr, ...). A config
 // serves one launch: cmd and the checksum's hash cannot be reused, so call
 // ClientConfig again to restart a plugin.
@@ -82,8 +93,11 @@ func ClientConfig(cmd *exec.Cmd, checksum []byte, logger hclog.Logger) *goplugin
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		Logger:           logger,
-		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
-			grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize))},
+		GRPCDialOptions: []grpc.DialOption{
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize)),
+			grpc.WithInitialWindowSize(windowSize),
+			grpc.WithInitialConnWindowSize(windowSize),
+		},
 	}
 	if len(checksum) > 0 {
 		cfg.SecureConfig = &goplugin.SecureConfig{Checksum: checksum, Hash: sha256.New()}
