@@ -200,6 +200,7 @@ func (p *Plugin) launch(ctx context.Context, lastDir *rego.Directory) (*instance
 		env = append(os.Environ(), env...)
 	}
 	cmd.Env = env
+	stopWithHost(cmd)
 	cc := plugin.ClientConfig(cmd, p.cfg.Checksum, p.log)
 	// The environment is composed above; go-plugin would append the host's
 	// after it and so override Env.

@@ -33,11 +33,29 @@ var pluginBuild struct {
 }
 
 func TestMain(m *testing.M) {
+	if os.Getenv(childHostEnv) != "" {
+		os.Exit(runChildHost())
+	}
 	code := m.Run()
 	if pluginBuild.dir != "" {
 		_ = os.RemoveAll(pluginBuild.dir)
 	}
 	os.Exit(code)
+}
+
+// childHostEnv makes the test binary a host that starts the plugin named
+// by its value, prints "pid N" and waits to be killed.
+const childHostEnv = "PINGAUTHZ_HOST_TEST_CHILD_PLUGIN"
+
+// runChildHost is the test binary run as such a host.
+func runChildHost() int {
+	p, err := Start(context.Background(), Config{PluginPath: os.Getenv(childHostEnv), Logger: hclog.NewNullLogger()})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Printf("pid %d\n", p.PID())
+	select {}
 }
 
 // pluginBinary returns the path of the built plugin, skipping in -short mode.
@@ -241,6 +259,16 @@ func (p *Plugin) kill(t *testing.T) int {
 	return pid
 }
 
+// startOrClose is Start for tests that expect it to fail: a plugin that
+// starts anyway is stopped when the test ends.
+func startOrClose(t *testing.T, cfg Config) (*Plugin, error) {
+	p, err := Start(context.Background(), cfg)
+	if err == nil {
+		t.Cleanup(p.Close)
+	}
+	return p, err
+}
+
 func decide(t *testing.T, p *Plugin) *rego.Decision {
 	t.Helper()
 	d, err := p.Decide(context.Background(), newcomer)
@@ -367,7 +395,7 @@ func TestChecksumMismatchRefusesToStart(t *testing.T) {
 	logger, _ := testLogger(t)
 	bad := sha256File(t, bin)
 	bad[0] ^= 0xff
-	_, err := Start(context.Background(), Config{PluginPath: bin, Checksum: bad, Env: emulatorEnv(t), SkipHostEnv: true, Logger: logger})
+	_, err := startOrClose(t, Config{PluginPath: bin, Checksum: bad, Env: emulatorEnv(t), SkipHostEnv: true, Logger: logger})
 	if !errors.Is(err, ErrChecksumMismatch) {
 		t.Fatalf("error %v, want ErrChecksumMismatch", err)
 	}
@@ -389,7 +417,7 @@ func TestStartFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.cfg.Logger = logger
-			_, err := Start(context.Background(), tt.cfg)
+			_, err := startOrClose(t, tt.cfg)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want one naming %s", err, tt.want)
 			}
@@ -401,7 +429,7 @@ func TestStartWithBadPluginConfiguration(t *testing.T) {
 	bin := pluginBinary(t)
 	logger, logs := testLogger(t)
 	env := append(emulatorEnv(t), ping.EnvName("groups__enabled")+"=maybe")
-	_, err := Start(context.Background(), Config{PluginPath: bin, Env: env, SkipHostEnv: true, Logger: logger})
+	_, err := startOrClose(t, Config{PluginPath: bin, Env: env, SkipHostEnv: true, Logger: logger})
 	if err == nil {
 		t.Fatal("a plugin with an invalid configuration started")
 	}
