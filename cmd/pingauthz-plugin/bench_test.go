@@ -93,3 +93,28 @@ func reportPercentiles(b *testing.B, durations []time.Duration) {
 	b.ReportMetric(at(0.50), "p50-µs")
 	b.ReportMetric(at(0.99), "p99-µs")
 }
+
+// BenchmarkDecideRPCParallel measures Decide throughput through the real
+// plugin binary with 8 callers per CPU at once (ns/op is per decision).
+func BenchmarkDecideRPCParallel(b *testing.B) {
+	emu := startEmulator(b, ping.EnvName("groups__enabled")+"=true", ping.EnvName("groups__admins")+`=["Admins"]`)
+	_, a := launch(b, emu.env, hostLogger(b))
+	ctx := context.Background()
+	if err := a.SetDirectory(ctx, acme()); err != nil {
+		b.Fatal(err)
+	}
+	in := &rego.Input{Identity: rego.Identity{
+		Issuer: emu.srv.Issuer(), Subject: "s1", UserID: "s1", Email: "alice@acme.com", EmailVerified: verified(true),
+		Name: "Alice", Groups: []string{"ML Team", "Admins"},
+		Claims: map[string]any{"sub": "s1", "email": "alice@acme.com", "groups": []any{"ML Team", "Admins"}},
+	}}
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := a.Decide(ctx, in); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
