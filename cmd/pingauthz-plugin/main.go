@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -37,7 +36,6 @@ func run() error {
 	if os.Getenv(plugin.Handshake.MagicCookieKey) != plugin.Handshake.MagicCookieValue {
 		return errors.New(notLaunched)
 	}
-	oneProc()
 	cfg, warnings, cfgErr := config.FromEnv()
 	level := hclog.Info
 	if cfg != nil && cfg.Debug {
@@ -64,19 +62,6 @@ func run() error {
 	}
 	plugin.Serve(p, logger)
 	return nil
-}
-
-// oneProc runs the plugin's Go code on one thread at a time unless the
-// GOMAXPROCS variable says otherwise. The plugin serves one host with short
-// calls (a decision takes a fraction of a millisecond); on one P a call is
-// not handed between threads and cores on its way through gRPC and the
-// policy evaluation, which cuts the time of a Decide through the binary by
-// about a quarter, and the other cores stay with the host. It does not
-// limit threads blocked in system calls.
-func oneProc() {
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(1)
-	}
 }
 
 // logConfigError logs each problem of a configuration error on its own line.

@@ -259,18 +259,3 @@ func TestInfoOverRealPlugin(t *testing.T) {
 		}
 	}
 }
-
-func TestOneProc(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	runtime.GOMAXPROCS(2)
-	t.Setenv("GOMAXPROCS", "2")
-	oneProc()
-	if n := runtime.GOMAXPROCS(0); n != 2 {
-		t.Errorf("with GOMAXPROCS=2 set: %d procs, want 2", n)
-	}
-	t.Setenv("GOMAXPROCS", "")
-	oneProc()
-	if n := runtime.GOMAXPROCS(0); n != 1 {
-		t.Errorf("without GOMAXPROCS: %d procs, want 1", n)
-	}
-}
