@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -16,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,36 +25,8 @@ import (
 	"github.com/pingauthz/pingauthz/host"
 	"github.com/pingauthz/pingauthz/internal/demo"
 	"github.com/pingauthz/pingauthz/internal/pingemu"
+	"github.com/pingauthz/pingauthz/internal/testutil"
 )
-
-// syncBuffer is a log sink that outlives the test goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// testLogger returns a logger whose output is shown when tb fails.
-func testLogger(tb testing.TB) hclog.Logger {
-	buf := &syncBuffer{}
-	tb.Cleanup(func() {
-		if tb.Failed() {
-			tb.Logf("server log:\n%s", buf.String())
-		}
-	})
-	return hclog.New(&hclog.LoggerOptions{Name: "server", Output: buf, Level: hclog.Debug})
-}
 
 // startDemo runs the demo on loopback ports with the prebuilt plugin.
 func startDemo(tb testing.TB, opts demo.Options) *demo.Demo {
@@ -68,7 +38,7 @@ func startDemo(tb testing.TB, opts demo.Options) *demo.Demo {
 		opts.PluginPath = pluginBinary
 	}
 	if opts.Logger == nil {
-		opts.Logger = testLogger(tb)
+		opts.Logger, _ = testutil.Logger(tb, "server")
 	}
 	if opts.Dir == "" {
 		opts.Dir = tb.TempDir()

@@ -16,6 +16,8 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/pingauthz/pingauthz/internal/testutil"
 )
 
 // Faults of the supervised plugin: frozen, unstartable, replaced, or with
@@ -98,7 +100,7 @@ func TestSetDirectoryWhilePluginDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	logger, _ := testLogger(t)
-	clock := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testutil.NewClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	ctx := context.Background()
 	p, err := Start(ctx, Config{PluginPath: bin, Env: emulatorEnv(t), SkipHostEnv: true, Logger: logger,
 		CallTimeout: 20 * time.Second, Now: clock.Now})
@@ -124,7 +126,7 @@ func TestSetDirectoryWhilePluginDown(t *testing.T) {
 	if err := os.Rename(away, bin); err != nil {
 		t.Fatal(err)
 	}
-	clock.Add(time.Minute) // past the backoff
+	clock.Advance(time.Minute) // past the backoff
 	d := decide(t, p)
 	if d.Allow || !slices.Contains(d.Reasons, "deny:not_whitelisted") {
 		t.Fatalf("decision %+v after the restart: the last directory given was not pushed", d)

@@ -1,7 +1,6 @@
 package host
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -20,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pingauthz/pingauthz/internal/pingemu"
+	"github.com/pingauthz/pingauthz/internal/testutil"
 	"github.com/pingauthz/pingauthz/plugin/ping"
 	"github.com/pingauthz/pingauthz/rego"
 )
@@ -94,32 +94,10 @@ func sha256File(t *testing.T, path string) []byte {
 	return sum[:]
 }
 
-// logBuffer collects the host log and shows it when the test fails.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func testLogger(t *testing.T) (hclog.Logger, *logBuffer) {
-	buf := &logBuffer{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("host log:\n%s", buf.String())
-		}
-	})
-	return hclog.New(&hclog.LoggerOptions{Name: "host", Output: buf, Level: hclog.Debug}), buf
+// testLogger returns a host logger and its buffer; the log is shown when
+// the test fails.
+func testLogger(t *testing.T) (hclog.Logger, *testutil.SyncBuffer) {
+	return testutil.Logger(t, "host")
 }
 
 // emulatorEnv starts a Ping emulator and returns the plugin environment
@@ -189,26 +167,8 @@ var newcomer = &rego.Input{Identity: rego.Identity{
 	Issuer: "https://idp.example/as", Subject: "b-1", UserID: "b-1", Email: "bob@acme.com", Name: "Bob",
 }}
 
-// fakeClock is a settable clock for the backoff.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // startPlugin starts the real plugin against an emulator.
-func startPlugin(t *testing.T, src *dirSource, clock *fakeClock) (*Plugin, *logBuffer) {
+func startPlugin(t *testing.T, src *dirSource, clock *testutil.Clock) (*Plugin, *testutil.SyncBuffer) {
 	t.Helper()
 	bin := pluginBinary(t)
 	logger, logs := testLogger(t)
@@ -338,19 +298,19 @@ func TestPushDirectory(t *testing.T) {
 }
 
 func TestPluginBackoff(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testutil.NewClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	src := &dirSource{dir: whitelisting("acme.com")}
 	p, _ := startPlugin(t, src, clock)
 
 	// A plugin that ran for a while is restarted at once.
-	clock.Add(time.Minute)
+	clock.Advance(time.Minute)
 	p.kill(t)
 	decide(t, p)
 
 	// The first failed restart is reported; the next ones are held back,
 	// doubling the wait.
 	src.set(nil, errors.New("database is locked"))
-	clock.Add(time.Minute)
+	clock.Advance(time.Minute)
 	p.kill(t)
 	_, err := p.Decide(context.Background(), newcomer)
 	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "database is locked") {
@@ -366,7 +326,7 @@ func TestPluginBackoff(t *testing.T) {
 		if src.readCount() != reads {
 			t.Fatal("a restart was tried while backing off")
 		}
-		clock.Add(wait)
+		clock.Advance(wait)
 		if _, err := p.Decide(context.Background(), newcomer); !errors.Is(err, ErrUnavailable) {
 			t.Fatalf("error %v, want ErrUnavailable", err)
 		}
@@ -374,7 +334,7 @@ func TestPluginBackoff(t *testing.T) {
 
 	// Once the directory reads again, the next attempt succeeds.
 	src.set(whitelisting(""), nil)
-	clock.Add(800 * time.Millisecond)
+	clock.Advance(800 * time.Millisecond)
 	if d := decide(t, p); d.Allow {
 		t.Fatalf("decision %+v, want the newly pushed directory's deny", d)
 	}

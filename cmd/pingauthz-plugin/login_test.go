@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pingauthz/pingauthz/internal/pingemu"
+	"github.com/pingauthz/pingauthz/internal/testutil"
 	"github.com/pingauthz/pingauthz/plugin"
 	"github.com/pingauthz/pingauthz/plugin/ping"
 	"github.com/pingauthz/pingauthz/rego"
@@ -169,7 +170,7 @@ var compactJWS = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.`)
 func TestDebugLogOverRealPlugin(t *testing.T) {
 	emu := startEmulator(t, ping.EnvName("debug")+"=true", ping.EnvName("groups__enabled")+"=true",
 		ping.EnvName("code_challenge")+"=true")
-	logger, logs := hostLog(t)
+	logger, logs := testutil.Logger(t, "host")
 	client, a := launch(t, emu.env, logger)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

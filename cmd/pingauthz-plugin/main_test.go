@@ -12,13 +12,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 
 	"github.com/pingauthz/pingauthz/internal/pingemu"
+	"github.com/pingauthz/pingauthz/internal/testutil"
 	"github.com/pingauthz/pingauthz/plugin"
 	"github.com/pingauthz/pingauthz/plugin/ping"
 )
@@ -60,40 +60,10 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-// syncBuffer is a log sink that outlives the test goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// hostLogger returns a logger whose output is shown when tb fails.
+// hostLogger returns a host logger whose output is shown when tb fails.
 func hostLogger(tb testing.TB) hclog.Logger {
-	logger, _ := hostLog(tb)
+	logger, _ := testutil.Logger(tb, "host")
 	return logger
-}
-
-// hostLog returns a debug-level host logger and the buffer it writes to;
-// the log is shown when tb fails.
-func hostLog(tb testing.TB) (hclog.Logger, *syncBuffer) {
-	buf := &syncBuffer{}
-	tb.Cleanup(func() {
-		if tb.Failed() {
-			tb.Logf("host log:\n%s", buf.String())
-		}
-	})
-	return hclog.New(&hclog.LoggerOptions{Name: "host", Output: buf, Level: hclog.Debug}), buf
 }
 
 // emulator holds a loopback Ping emulator and the environment pointing the

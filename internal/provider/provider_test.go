@@ -1,20 +1,17 @@
 package provider
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/pingauthz/pingauthz/internal/config"
 	"github.com/pingauthz/pingauthz/internal/pingemu"
+	"github.com/pingauthz/pingauthz/internal/testutil"
 	"github.com/pingauthz/pingauthz/plugin"
 	"github.com/pingauthz/pingauthz/rego"
 )
@@ -25,25 +22,8 @@ const (
 	redirect     = "http://127.0.0.1:8008/callback_ping"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // setup starts an emulator and a Provider configured for it.
-func setup(t *testing.T, edit func(*config.Config)) (*Provider, *pingemu.Server, *lockedBuffer) {
+func setup(t *testing.T, edit func(*config.Config)) (*Provider, *pingemu.Server, *testutil.SyncBuffer) {
 	t.Helper()
 	emu, err := pingemu.Start(pingemu.Options{
 		Clients: []pingemu.Client{{ID: clientID, Secret: clientSecret, RedirectURIs: []string{redirect}}},
@@ -64,17 +44,11 @@ func setup(t *testing.T, edit func(*config.Config)) (*Provider, *pingemu.Server,
 	if edit != nil {
 		edit(&cfg)
 	}
-	logs := &lockedBuffer{}
-	logger := hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Debug})
+	logger, logs := testutil.Logger(t, "provider")
 	p, err := New(context.Background(), &cfg, Options{Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("provider log:\n%s", logs.String())
-		}
-	})
 	return p, emu, logs
 }
 

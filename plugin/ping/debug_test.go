@@ -1,42 +1,23 @@
 package ping
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/pingauthz/pingauthz/internal/config"
 	"github.com/pingauthz/pingauthz/internal/pingemu"
+	"github.com/pingauthz/pingauthz/internal/testutil"
 )
-
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestDebugLogHasNoSecrets runs debug logins (a good one with signed
 // userinfo, then failing ones) and checks the log shows every step but no
 // secret, code, token or signature.
 func TestDebugLogHasNoSecrets(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	e := newTestEnv(t, envOpts{
 		faults:     pingemu.Faults{SignedUserinfo: true},
 		clientAuth: AuthClientSecretBasic,
@@ -119,7 +100,7 @@ func TestDebugLogHasNoSecrets(t *testing.T) {
 // TestNoDebugLogsNoClaims checks that without debug no step or claim is
 // logged.
 func TestNoDebugLogsNoClaims(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	e := newTestEnv(t, envOpts{logOutput: &logs})
 	if _, _, err := e.login(t, "alice"); err != nil {
 		t.Fatal(err)

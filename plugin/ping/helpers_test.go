@@ -16,6 +16,7 @@ import (
 
 	"github.com/pingauthz/pingauthz/internal/config"
 	"github.com/pingauthz/pingauthz/internal/pingemu"
+	"github.com/pingauthz/pingauthz/internal/testutil"
 	"github.com/pingauthz/pingauthz/plugin"
 	"github.com/pingauthz/pingauthz/rego"
 )
@@ -28,25 +29,8 @@ const (
 	testRedirect = "http://127.0.0.1:9/callback_ping"
 )
 
-// clock is an adjustable Now shared by the emulator and the relying party.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Now().Truncate(time.Second)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock returns a settable clock, starting now, for the emulator and the relying party.
+func newClock() *testutil.Clock { return testutil.NewClock(time.Now().Truncate(time.Second)) }
 
 func testUsers() []pingemu.User {
 	return []pingemu.User{
