@@ -23,6 +23,7 @@ import (
 	"github.com/pingauthz/pingauthz/internal/config"
 	"github.com/pingauthz/pingauthz/internal/demo"
 	"github.com/pingauthz/pingauthz/internal/pingemu"
+	"github.com/pingauthz/pingauthz/internal/procfs"
 	"github.com/pingauthz/pingauthz/internal/testutil"
 )
 
@@ -240,7 +241,7 @@ func TestServeBinary(t *testing.T) {
 		t.Errorf("users %+v", users)
 	}
 
-	plugins, err := pluginPIDs(p.cmd.Process.Pid)
+	plugins, err := procfs.ChildPIDs(p.cmd.Process.Pid, "pingauthz-plugin")
 	if err != nil || len(plugins) != 1 {
 		t.Fatalf("plugin processes of the server: %v, %v", plugins, err)
 	}

@@ -249,42 +249,6 @@ func sameDump(tb testing.TB, before, after map[string][]string) {
 	}
 }
 
-// pluginPIDs returns the live pingauthz-plugin processes whose parent is
-// parent, read from /proc.
-func pluginPIDs(parent int) ([]int, error) {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil, err
-	}
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
-		s := string(stat)
-		end := strings.LastIndexByte(s, ')')
-		if end < 0 {
-			continue
-		}
-		fields := strings.Fields(s[end+1:])
-		if len(fields) < 2 || fields[0] == "Z" || fields[1] != strconv.Itoa(parent) {
-			continue
-		}
-		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-		if err != nil || !strings.HasPrefix(filepath.Base(exe), "pingauthz-plugin") {
-			continue
-		}
-		pids = append(pids, pid)
-	}
-	return pids, nil
-}
-
 // killPlugin kills the demo's supervised plugin process behind the
 // supervisor's back and waits until the process is gone (dead or reaped).
 func killPlugin(tb testing.TB, d *demo.Demo) {

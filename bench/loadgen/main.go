@@ -31,6 +31,7 @@ import (
 	"github.com/pingauthz/pingauthz/internal/config"
 	"github.com/pingauthz/pingauthz/internal/demo"
 	"github.com/pingauthz/pingauthz/internal/pingemu"
+	"github.com/pingauthz/pingauthz/internal/procfs"
 )
 
 func main() {
@@ -147,7 +148,7 @@ func run() error {
 	}
 	tw.Flush()
 
-	plugins, err := childrenNamed(srv.Process.Pid, "pingauthz-plugin")
+	plugins, err := procfs.ChildPIDs(srv.Process.Pid, "pingauthz-plugin")
 	if err != nil || len(plugins) != 1 {
 		return fmt.Errorf("finding the plugin process of pid %d: %v %v", srv.Process.Pid, plugins, err)
 	}
@@ -160,7 +161,7 @@ func run() error {
 
 // memory returns the VmRSS in MB of the server and of its plugin.
 func memory(server int) (serverMB, pluginMB float64, err error) {
-	plugins, err := childrenNamed(server, "pingauthz-plugin")
+	plugins, err := procfs.ChildPIDs(server, "pingauthz-plugin")
 	if err != nil || len(plugins) != 1 {
 		return 0, 0, fmt.Errorf("finding the plugin process of pid %d: %v %v", server, plugins, err)
 	}
@@ -294,37 +295,4 @@ func printMemory(label string, pid int) error {
 	}
 	fmt.Printf("  %-26s pid %-7d VmRSS %-12s VmHWM (peak) %s\n", label, pid, fields["VmRSS"], fields["VmHWM"])
 	return nil
-}
-
-// childrenNamed returns the live child processes of parent whose executable
-// is named name, read from /proc.
-func childrenNamed(parent int, name string) ([]int, error) {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil, err
-	}
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		s := string(stat)
-		end := strings.LastIndexByte(s, ')')
-		if end < 0 {
-			continue
-		}
-		f := strings.Fields(s[end+1:])
-		if len(f) < 2 || f[1] != strconv.Itoa(parent) {
-			continue
-		}
-		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && filepath.Base(exe) == name {
-			pids = append(pids, pid)
-		}
-	}
-	return pids, nil
 }

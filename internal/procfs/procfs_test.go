@@ -1,0 +1,50 @@
+package procfs
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+func TestChildPIDs(t *testing.T) {
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep command")
+	}
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	cmd := exec.Command(sleep, "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	real, err := filepath.EvalSymlinks(sleep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Base(real)
+	tests := []struct {
+		name, prefix string
+		parent       int
+		want         bool
+	}{
+		{"full name", name, os.Getpid(), true},
+		{"prefix", name[:1], os.Getpid(), true},
+		{"other name", "no-such-program", os.Getpid(), false},
+		{"other parent", name, os.Getppid(), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pids, err := ChildPIDs(tc.parent, tc.prefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := slices.Contains(pids, cmd.Process.Pid); got != tc.want {
+				t.Errorf("ChildPIDs(%d, %q) = %v; holds %d: %v, want %v", tc.parent, tc.prefix, pids, cmd.Process.Pid, got, tc.want)
+			}
+		})
+	}
+}
