@@ -82,25 +82,7 @@ func TestLoginOverRealPlugin(t *testing.T) {
 	_, a := launch(t, emu.env, hostLogger(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := a.SetDirectory(ctx, acme()); err != nil {
-		t.Fatal(err)
-	}
-	begun, err := a.Begin(ctx, &plugin.BeginRequest{RedirectURI: emu.redirect, ReturnTo: "/projects"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	callback, err := pingemu.Login(ctx, nil, begun.AuthURL, "alice", "alice-pw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	query := map[string]string{}
-	for k, v := range callback.Query() {
-		query[k] = v[0]
-	}
-	done, err := a.Complete(ctx, &plugin.CompleteRequest{RedirectURI: emu.redirect, SealedState: begun.SealedState, Query: query})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, req, done := loginAlice(ctx, t, a, emu)
 	id := done.Identity
 	sub, _ := emu.srv.Subject("alice")
 	if done.ReturnTo != "/projects" || id.Issuer != emu.srv.Issuer() || id.Subject != sub || id.Email != "alice@acme.com" ||
@@ -119,7 +101,7 @@ func TestLoginOverRealPlugin(t *testing.T) {
 	}
 
 	// The sealed state is single-use: a replay is an invalid_state LoginError.
-	_, err = a.Complete(ctx, &plugin.CompleteRequest{RedirectURI: emu.redirect, SealedState: begun.SealedState, Query: query})
+	_, err = a.Complete(ctx, req)
 	var le *plugin.LoginError
 	if !errors.As(err, &le) || le.Kind != plugin.KindInvalidState {
 		t.Errorf("replayed Complete: %v, want an invalid_state LoginError", err)
@@ -174,25 +156,7 @@ func TestDebugLogOverRealPlugin(t *testing.T) {
 	client, a := launch(t, emu.env, logger)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := a.SetDirectory(ctx, acme()); err != nil {
-		t.Fatal(err)
-	}
-	begun, err := a.Begin(ctx, &plugin.BeginRequest{RedirectURI: emu.redirect, ReturnTo: "/projects"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	callback, err := pingemu.Login(ctx, nil, begun.AuthURL, "alice", "alice-pw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	query := map[string]string{}
-	for k, v := range callback.Query() {
-		query[k] = v[0]
-	}
-	done, err := a.Complete(ctx, &plugin.CompleteRequest{RedirectURI: emu.redirect, SealedState: begun.SealedState, Query: query})
-	if err != nil {
-		t.Fatal(err)
-	}
+	begun, req, done := loginAlice(ctx, t, a, emu)
 	d, err := a.Decide(ctx, &rego.Input{Identity: done.Identity})
 	if err != nil {
 		t.Fatal(err)
@@ -215,8 +179,8 @@ func TestDebugLogOverRealPlugin(t *testing.T) {
 	u, _ := url.Parse(begun.AuthURL)
 	for name, secret := range map[string]string{
 		"client secret":  clientSecret,
-		"code":           query["code"],
-		"state":          query["state"],
+		"code":           req.Query["code"],
+		"state":          req.Query["state"],
 		"PKCE challenge": u.Query().Get("code_challenge"),
 		"sealed state":   begun.SealedState,
 	} {
@@ -230,4 +194,34 @@ func TestDebugLogOverRealPlugin(t *testing.T) {
 	if m := compactJWS.FindString(log); m != "" {
 		t.Errorf("the host log shows a token: %.40s...", m)
 	}
+}
+
+// loginAlice pushes acme's directory, signs alice on at the emulator from a
+// Begin returning to /projects, and completes the login. It returns the
+// Begin answer, the Complete request (for replays) and the Complete answer;
+// it makes no decision.
+func loginAlice(ctx context.Context, t *testing.T, a plugin.Authenticator, emu *emulator) (
+	*plugin.BeginResponse, *plugin.CompleteRequest, *plugin.CompleteResponse) {
+	t.Helper()
+	if err := a.SetDirectory(ctx, acme()); err != nil {
+		t.Fatal(err)
+	}
+	begun, err := a.Begin(ctx, &plugin.BeginRequest{RedirectURI: emu.redirect, ReturnTo: "/projects"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	callback, err := pingemu.Login(ctx, nil, begun.AuthURL, "alice", "alice-pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	query := map[string]string{}
+	for k, v := range callback.Query() {
+		query[k] = v[0]
+	}
+	req := &plugin.CompleteRequest{RedirectURI: emu.redirect, SealedState: begun.SealedState, Query: query}
+	done, err := a.Complete(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return begun, req, done
 }
