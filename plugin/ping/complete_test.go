@@ -9,26 +9,19 @@ import (
 
 	"github.com/pingauthz/pingauthz/internal/pingemu"
 	"github.com/pingauthz/pingauthz/plugin"
+	"github.com/pingauthz/pingauthz/rego"
 )
 
 func TestStateErrors(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("state-mismatch", func(t *testing.T) {
-		e := newTestEnv(t, envOpts{})
-		cb, sealed := e.begin(t, "alice", "/")
-		q := cb.Query()
-		q.Set("state", q.Get("state")+"x")
-		id, _, err := e.rp.complete(ctx, testRedirect, sealed, q)
+		id, err := completeEditedCallback(t, func(q url.Values) { q.Set("state", q.Get("state")+"x") })
 		wantErr(t, id, err, plugin.KindInvalidState, errStateMismatch)
 	})
 
 	t.Run("state-missing-on-callback", func(t *testing.T) {
-		e := newTestEnv(t, envOpts{})
-		cb, sealed := e.begin(t, "alice", "/")
-		q := cb.Query()
-		q.Del("state")
-		id, _, err := e.rp.complete(ctx, testRedirect, sealed, q)
+		id, err := completeEditedCallback(t, func(q url.Values) { q.Del("state") })
 		wantErr(t, id, err, plugin.KindInvalidState, errStateMismatch)
 	})
 
@@ -211,38 +204,22 @@ func TestProviderAndTokenErrors(t *testing.T) {
 	})
 
 	t.Run("callback-iss-mismatch", func(t *testing.T) {
-		e := newTestEnv(t, envOpts{})
-		cb, sealed := e.begin(t, "alice", "/")
-		q := cb.Query()
-		q.Set("iss", "https://evil.example/as")
-		id, _, err := e.rp.complete(ctx, testRedirect, sealed, q)
+		id, err := completeEditedCallback(t, func(q url.Values) { q.Set("iss", "https://evil.example/as") })
 		wantErr(t, id, err, plugin.KindVerification, errCallbackIssuer)
 	})
 
 	t.Run("callback-iss-missing", func(t *testing.T) {
-		e := newTestEnv(t, envOpts{}) // the emulator advertises RFC 9207
-		cb, sealed := e.begin(t, "alice", "/")
-		q := cb.Query()
-		q.Del("iss")
-		id, _, err := e.rp.complete(ctx, testRedirect, sealed, q)
+		id, err := completeEditedCallback(t, func(q url.Values) { q.Del("iss") }) // the emulator advertises RFC 9207
 		wantErr(t, id, err, plugin.KindVerification, errCallbackNoIssuer)
 	})
 
 	t.Run("callback-repeated-code", func(t *testing.T) {
-		e := newTestEnv(t, envOpts{})
-		cb, sealed := e.begin(t, "alice", "/")
-		q := cb.Query()
-		q.Add("code", "another")
-		id, _, err := e.rp.complete(ctx, testRedirect, sealed, q)
+		id, err := completeEditedCallback(t, func(q url.Values) { q.Add("code", "another") })
 		wantErr(t, id, err, plugin.KindInvalidInput, errDuplicateParam)
 	})
 
 	t.Run("callback-without-code", func(t *testing.T) {
-		e := newTestEnv(t, envOpts{})
-		cb, sealed := e.begin(t, "alice", "/")
-		q := cb.Query()
-		q.Del("code")
-		id, _, err := e.rp.complete(ctx, testRedirect, sealed, q)
+		id, err := completeEditedCallback(t, func(q url.Values) { q.Del("code") })
 		wantErr(t, id, err, plugin.KindInvalidInput, errNoCode)
 	})
 }
@@ -274,4 +251,16 @@ func TestClockSkew(t *testing.T) {
 			wantErr(t, id, err, plugin.KindVerification, tc.cause)
 		})
 	}
+}
+
+// completeEditedCallback begins alice's login in a default environment, lets
+// edit change the callback query, and completes the login with it.
+func completeEditedCallback(t *testing.T, edit func(url.Values)) (*rego.Identity, error) {
+	t.Helper()
+	e := newTestEnv(t, envOpts{})
+	cb, sealed := e.begin(t, "alice", "/")
+	q := cb.Query()
+	edit(q)
+	id, _, err := e.rp.complete(context.Background(), testRedirect, sealed, q)
+	return id, err
 }
