@@ -91,14 +91,7 @@ func TestCallTimeout(t *testing.T) {
 // dead and cannot be restarted: the push fails, and the restart once the
 // binary is back pushes that directory, not the one before it.
 func TestSetDirectoryWhilePluginDown(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "pingauthz-plugin")
-	b, err := os.ReadFile(pluginBinary(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	bin, _ := copyPlugin(t)
 	logger, _ := testLogger(t)
 	clock := testutil.NewClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	ctx := context.Background()
@@ -237,14 +230,7 @@ func children(t *testing.T, comm string) []int {
 // TestChecksumCheckedAtRestart replaces the plugin binary while the
 // plugin runs: the restart after a crash refuses the new binary.
 func TestChecksumCheckedAtRestart(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "pingauthz-plugin")
-	b, err := os.ReadFile(pluginBinary(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	bin, b := copyPlugin(t)
 	logger, _ := testLogger(t)
 	src := &dirSource{dir: whitelisting("acme.com")}
 	p, err := Start(context.Background(), Config{PluginPath: bin, Checksum: sha256File(t, bin), Env: emulatorEnv(t),
@@ -270,4 +256,19 @@ func TestChecksumCheckedAtRestart(t *testing.T) {
 	if p.Restarts() != 0 {
 		t.Errorf("restarts %d, want 0", p.Restarts())
 	}
+}
+
+// copyPlugin copies the built plugin into a temporary directory the test
+// may rename or replace it in, and returns the copy's path and contents.
+func copyPlugin(t *testing.T) (string, []byte) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "pingauthz-plugin")
+	b, err := os.ReadFile(pluginBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin, b
 }
