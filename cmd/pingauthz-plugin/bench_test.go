@@ -16,17 +16,8 @@ import (
 // BenchmarkDecideRPC measures one Decide through the real plugin binary
 // (gRPC over AutoMTLS, policy evaluation included) and reports its p50.
 func BenchmarkDecideRPC(b *testing.B) {
-	emu := startEmulator(b, ping.EnvName("groups__enabled")+"=true", ping.EnvName("groups__admins")+`=["Admins"]`)
-	_, a := launch(b, emu.env, hostLogger(b))
+	a, in := decideSetup(b)
 	ctx := context.Background()
-	if err := a.SetDirectory(ctx, acme()); err != nil {
-		b.Fatal(err)
-	}
-	in := &rego.Input{Identity: rego.Identity{
-		Issuer: emu.srv.Issuer(), Subject: "s1", UserID: "s1", Email: "alice@acme.com", EmailVerified: verified(true),
-		Name: "Alice", Groups: []string{"ML Team", "Admins"},
-		Claims: map[string]any{"sub": "s1", "email": "alice@acme.com", "groups": []any{"ML Team", "Admins"}},
-	}}
 	var durations []time.Duration
 	for b.Loop() {
 		start := time.Now()
@@ -97,6 +88,23 @@ func reportPercentiles(b *testing.B, durations []time.Duration) {
 // BenchmarkDecideRPCParallel measures Decide throughput through the real
 // plugin binary with 8 callers per CPU at once (ns/op is per decision).
 func BenchmarkDecideRPCParallel(b *testing.B) {
+	a, in := decideSetup(b)
+	ctx := context.Background()
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := a.Decide(ctx, in); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// decideSetup launches the plugin with group sync and an Admins admin group,
+// pushes acme's directory, and returns the plugin and alice's input.
+func decideSetup(b *testing.B) (plugin.Authenticator, *rego.Input) {
+	b.Helper()
 	emu := startEmulator(b, ping.EnvName("groups__enabled")+"=true", ping.EnvName("groups__admins")+`=["Admins"]`)
 	_, a := launch(b, emu.env, hostLogger(b))
 	ctx := context.Background()
@@ -108,13 +116,5 @@ func BenchmarkDecideRPCParallel(b *testing.B) {
 		Name: "Alice", Groups: []string{"ML Team", "Admins"},
 		Claims: map[string]any{"sub": "s1", "email": "alice@acme.com", "groups": []any{"ML Team", "Admins"}},
 	}}
-	b.SetParallelism(8)
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := a.Decide(ctx, in); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	return a, in
 }
