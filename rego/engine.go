@@ -9,9 +9,11 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	oparego "github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/topdown"
 	"github.com/open-policy-agent/opa/v1/topdown/print"
 
 	"github.com/pingauthz/pingauthz/internal/config"
@@ -159,9 +161,16 @@ func (e *Engine) DecideDetail(ctx context.Context, in *Input) (*Decision, *Polic
 	if err := ctx.Err(); err != nil {
 		return nil, nil, fmt.Errorf("rego: decide: %w", err)
 	}
+	// Cancelling through AfterFunc spares the goroutine OPA would start
+	// per evaluation to watch ctx; the metrics are not read.
+	cancel := topdown.NewCancel()
+	stop := context.AfterFunc(ctx, cancel.Cancel)
+	defer stop()
 	rs, err := e.query.Eval(ctx,
 		oparego.EvalParsedInput(input),
 		oparego.EvalGenerateJSON(keepTerm),
+		oparego.EvalExternalCancel(cancel),
+		oparego.EvalMetrics(metrics.NoOp()),
 	)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {

@@ -120,8 +120,8 @@ func TestEnginePrintGoesToLogger(t *testing.T) {
 		"package clearml.debug\n\nx if print(\"hello from\", input.identity.email)\n")})
 	for i, m := range mods {
 		if m.Path == "clearml/sso/decision.rego" {
-			mods[i].Source = []byte(strings.Replace(string(m.Source), "_existing_user if is_object(input.user)",
-				"_existing_user if {\n\tdata.clearml.debug.x\n\tis_object(input.user)\n}", 1))
+			mods[i].Source = []byte(strings.Replace(string(m.Source), "\tis_object(input.user)\n",
+				"\tdata.clearml.debug.x\n\tis_object(input.user)\n", 1))
 		}
 	}
 	var logs bytes.Buffer

@@ -18,36 +18,59 @@ import data.clearml.config
 #   The decision object: allow, signup, company, role ("admin", "user" or
 #   null to leave the role as it is), sync_groups, groups (exact ClearML
 #   names, sorted) and reasons (stable codes explaining the decision).
+#   A deny carries the first reason that applies, in this order.
 # entrypoint: true
-decision := {
+decision := _deny("deny:invalid_user") if {
+	is_object(input.user)
+	not _valid_company(object.get(input.user, "company", null))
+} else := _deny(_no_entry) if {
+	not _entry
+} else := _deny("deny:unknown_company") if {
+	not _company_index
+	_entry.signup
+} else := _deny("deny:not_in_group") if {
+	config.prohibit_user_signup_if_not_in_group
+	count(_matched_groups) == 0
+	_entry.signup
+} else := _allow
+
+_deny(reason) := {
 	"allow": false,
 	"signup": false,
 	"company": "",
 	"role": null,
 	"sync_groups": false,
 	"groups": [],
-	"reasons": [_denial],
+	"reasons": [reason],
+}
+
+# An allow: how the user enters, the role, and, when groups are enabled,
+# the groups.
+_allow := {
+	"allow": true,
+	"signup": _entry.signup,
+	"company": _entry.company,
+	"role": _role.role,
+	"sync_groups": false,
+	"groups": [],
+	"reasons": [_entry.reason, _role.reason, "groups:disabled"],
 } if {
-	_denial
+	not config.groups_enabled
 } else := {
 	"allow": true,
 	"signup": entry.signup,
 	"company": entry.company,
 	"role": role.role,
-	"sync_groups": groups.sync,
-	"groups": groups.names,
-	"reasons": [entry.reason, role.reason, groups.reason],
+	"sync_groups": true,
+	"groups": sort(_matched_groups),
+	"reasons": [entry.reason, role.reason, "groups:synced"],
 } if {
 	entry := _entry
 	role := _role
-	groups := _groups
 }
 
-# An existing user is the ClearML user matched by issuer and user id; a null
-# or absent user is a first login.
-_existing_user if is_object(input.user)
-
-# How the login enters ClearML: an existing user logs in to their company; a
+# How the login enters ClearML: an existing user (matched by issuer and user
+# id; a null or absent user is a first login) logs in to their company; a
 # new user signs up into the default company, or else through the whitelist
 # with an email that is not unverified.
 _entry := {
@@ -55,34 +78,20 @@ _entry := {
 	"signup": false,
 	"company": input.user.company,
 } if {
-	_existing_user
+	is_object(input.user)
 } else := {
 	"reason": "signup:default_company",
 	"signup": true,
-	"company": config.default_company,
+	"company": company,
 } if {
-	config.default_company != ""
+	company := config.default_company
+	company != ""
 } else := {
 	"reason": _whitelist.reason,
 	"signup": true,
 	"company": object.get(_whitelist.entry, "company", ""),
 } if {
 	not _email_unverified
-}
-
-# Why the login is denied: the first reason that applies, in this order.
-_denial := "deny:invalid_user" if {
-	_existing_user
-	not _valid_company(object.get(input.user, "company", null))
-} else := _no_entry if {
-	not _entry
-} else := "deny:unknown_company" if {
-	_entry.signup
-	not _company_index
-} else := "deny:not_in_group" if {
-	config.prohibit_user_signup_if_not_in_group
-	_entry.signup
-	count(_matched_groups) == 0
 }
 
 # A new user without a way in: not on the whitelist, or on it with an
@@ -111,37 +120,36 @@ _email_domain := domain if {
 
 # The whitelist entry a new user signs up through: an email entry first, then
 # a domain entry, both compared without letter case.
-_whitelist := {"reason": "signup:whitelist_email", "entry": _whitelist_email_entry} if {
-	_whitelist_email_entry
-} else := {"reason": "signup:whitelist_domain", "entry": _whitelist_domain_entry} if {
-	_whitelist_domain_entry
+_whitelist := {"reason": "signup:whitelist_email", "entry": entry} if {
+	entry := _whitelist_index.emails[_email]
+} else := {"reason": "signup:whitelist_domain", "entry": entry} if {
+	entry := _whitelist_index.domains[_email_domain]
 }
 
-_whitelist_email_entry := _index.whitelist.emails[_email]
+# The lookup indexes the Go host writes next to the directory (version 1),
+# or, without them (as in hand-written test data), the same indexes computed
+# here. The target company's groups, by exact name and by lower-case name,
+# are undefined when the company does not exist.
+_company_index := data.clearml.directory.index.companies[_entry.company] if {
+	data.clearml.directory.index.version == 1
+} else := _computed_company_index if {
+	not data.clearml.directory.index.version == 1
+}
 
-_whitelist_domain_entry := _index.whitelist.domains[_email_domain]
+_computed_company_index := {"exact": exact, "folded": folded} if {
+	company := data.clearml.directory.companies[_entry.company]
+	exact := {name: name | some name in company.groups}
+	folded := {lower(name): [other | some other in company.groups; lower(other) == lower(name)] |
+		some name in company.groups
+	}
+}
 
-# The lookup indexes the Go host writes next to the directory, or, without
-# them (as in hand-written test data), the same indexes computed here.
-_index := data.clearml.directory.index if {
+_whitelist_index := data.clearml.directory.index.whitelist if {
 	data.clearml.directory.index.version == 1
 } else := {
-	"companies": {id: {"exact": exact, "folded": folded} |
-		some id, company in data.clearml.directory.companies
-		exact := {name: name | some name in company.groups}
-		folded := {lower(name): [other | some other in company.groups; lower(other) == lower(name)] |
-			some name in company.groups
-		}
-	},
-	"whitelist": {
-		"emails": {lower(address): entry | some address, entry in data.clearml.directory.whitelist.emails},
-		"domains": {lower(domain): entry | some domain, entry in data.clearml.directory.whitelist.domains},
-	},
+	"emails": {lower(address): entry | some address, entry in data.clearml.directory.whitelist.emails},
+	"domains": {lower(domain): entry | some domain, entry in data.clearml.directory.whitelist.domains},
 }
-
-# The groups of the target company, by exact name and by lower-case name;
-# undefined when the company does not exist.
-_company_index := _index.companies[_entry.company]
 
 # The user's Ping groups: the identity's groups as a list, or a single
 # string; absent means none.
@@ -171,37 +179,27 @@ _matched_groups := {name |
 	some name in folded[group]
 }
 
-default _groups := {"sync": false, "names": [], "reason": "groups:disabled"}
-
-_groups := {"sync": true, "names": sort(_matched_groups), "reason": "groups:synced"} if {
-	config.groups_enabled
-}
-
 # Role sync is on when groups are enabled and admin groups are configured.
 # It re-evaluates the role at every login. Without it, a new user is a user
 # unless the whitelist entry says admin, and an existing user's role stays.
 default _role := {"role": "user", "reason": "role:new_user"}
 
-_role := _synced_role if {
+_role := {"role": "admin", "reason": "role:admin_group"} if {
 	config.groups_enabled
-	count(config.admin_groups) > 0
-} else := {"role": null, "reason": "role:unchanged"} if {
-	_existing_user
-} else := {"role": "admin", "reason": "role:whitelist_admin"} if {
-	_entry.reason != "signup:default_company"
-	_whitelist.entry.is_admin == true
-}
-
-default _synced_role := {"role": "user", "reason": "role:not_in_admin_group"}
-
-_synced_role := {"role": "admin", "reason": "role:admin_group"} if {
 	config.groups_case_sensitive
 	some group in config.admin_groups
 	group in _ping_groups
-}
-
-_synced_role := {"role": "admin", "reason": "role:admin_group"} if {
+} else := {"role": "admin", "reason": "role:admin_group"} if {
+	config.groups_enabled
 	not config.groups_case_sensitive
 	some group in config.admin_groups
 	lower(group) in _ping_groups_folded
+} else := {"role": "user", "reason": "role:not_in_admin_group"} if {
+	config.groups_enabled
+	count(config.admin_groups) > 0
+} else := {"role": null, "reason": "role:unchanged"} if {
+	is_object(input.user)
+} else := {"role": "admin", "reason": "role:whitelist_admin"} if {
+	_entry.reason != "signup:default_company"
+	_whitelist.entry.is_admin == true
 }
