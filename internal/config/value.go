@@ -309,7 +309,7 @@ func (p *parser) escape(b *strings.Builder) error {
 		}
 		b.WriteRune(r)
 	default:
-		return p.errf(at, "unknown escape \\%c; JSON escapes are \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX", rune(c))
+		return p.errf(at, "unknown escape \\%c; JSON escapes are \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uHHHH (four hex digits)", rune(c))
 	}
 	return nil
 }
