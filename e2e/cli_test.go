@@ -182,15 +182,11 @@ func TestServeBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer idp.Close()
-	env := []string{
-		config.VarName("authorize_url", false) + "=" + idp.AuthorizeURL(),
-		config.VarName("access_token_url", false) + "=" + idp.TokenURL(),
-		config.VarName("groups__enabled", false) + "=true",
-		config.VarName("code_challenge", false) + "=true",
-		config.VarName("client_id", true) + "=serve-test",
-		config.VarName("client_secret", true) + "=serve-test-secret-0123456789abcdef",
-		config.VarName("default_company", true) + "=c1",
-	}
+	env := append(config.RequiredEnv(idp.AuthorizeURL(), idp.TokenURL(), "serve-test", "serve-test-secret-0123456789abcdef"),
+		config.VarName("groups__enabled", false)+"=true",
+		config.VarName("code_challenge", false)+"=true",
+		config.VarName("default_company", true)+"=c1",
+	)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "pingauthz.db")
 	p := startCLI(t, dir, cli, env, "serve", "--listen", "127.0.0.1:0", "--db", db, "--directory-poll", "100ms")
@@ -275,12 +271,7 @@ func TestServePublicURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer idp.Close()
-	env := []string{
-		config.VarName("authorize_url", false) + "=" + idp.AuthorizeURL(),
-		config.VarName("access_token_url", false) + "=" + idp.TokenURL(),
-		config.VarName("client_id", true) + "=public-test",
-		config.VarName("client_secret", true) + "=public-test-secret-0123456789abcdef",
-	}
+	env := config.RequiredEnv(idp.AuthorizeURL(), idp.TokenURL(), "public-test", "public-test-secret-0123456789abcdef")
 	dir := t.TempDir()
 	p := startCLI(t, dir, cli, env, "serve", "--listen", "127.0.0.1:0", "--public-url", public+"/",
 		"--db", filepath.Join(dir, "pingauthz.db"), "--plugin", pluginBinary)

@@ -13,12 +13,8 @@ import (
 )
 
 // baseEnv is a valid environment: the required variables only.
-var baseEnv = []string{
-	config.VarName("authorize_url", false) + "=https://auth.pingone.example/env/as/authorize",
-	config.VarName("access_token_url", false) + "=https://auth.pingone.example/env/as/token",
-	config.VarName("client_id", true) + "=client",
-	config.VarName("client_secret", true) + "=secret",
-}
+var baseEnv = config.RequiredEnv("https://auth.pingone.example/env/as/authorize",
+	"https://auth.pingone.example/env/as/token", "client", "secret")
 
 // policyCase is one entry of testdata/policy/cases.json.
 type policyCase struct {

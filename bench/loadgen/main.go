@@ -103,16 +103,12 @@ func run() error {
 	}
 
 	const clientID, secret = "bench", "bench-secret-0123456789abcdef0123"
-	srv, base, err := startServer(*cli, db, []string{
-		config.VarName("authorize_url", false) + "=" + idp.AuthorizeURL(),
-		config.VarName("access_token_url", false) + "=" + idp.TokenURL(),
-		config.VarName("code_challenge", false) + "=true",
-		config.VarName("groups__enabled", false) + "=true",
-		config.VarName("groups__admins", false) + `=["` + demo.AdminGroup + `"]`,
-		config.VarName("client_id", true) + "=" + clientID,
-		config.VarName("client_secret", true) + "=" + secret,
-		config.VarName("default_company", true) + "=" + demo.CompanyID,
-	})
+	srv, base, err := startServer(*cli, db, append(config.RequiredEnv(idp.AuthorizeURL(), idp.TokenURL(), clientID, secret),
+		config.VarName("code_challenge", false)+"=true",
+		config.VarName("groups__enabled", false)+"=true",
+		config.VarName("groups__admins", false)+`=["`+demo.AdminGroup+`"]`,
+		config.VarName("default_company", true)+"="+demo.CompanyID,
+	))
 	if err != nil {
 		return err
 	}

@@ -11,12 +11,8 @@ import (
 )
 
 // baseEnv is a valid environment: the required variables only.
-var baseEnv = []string{
-	config.VarName("authorize_url", false) + "=https://auth.pingone.example/env/as/authorize",
-	config.VarName("access_token_url", false) + "=https://auth.pingone.example/env/as/token",
-	config.VarName("client_id", true) + "=client-id",
-	config.VarName("client_secret", true) + "=very-secret-value",
-}
+var baseEnv = config.RequiredEnv("https://auth.pingone.example/env/as/authorize",
+	"https://auth.pingone.example/env/as/token", "client-id", "very-secret-value")
 
 // cli runs one command line in-process.
 func cli(t *testing.T, environ []string, stdin string, args ...string) (code int, stdout, stderr string) {

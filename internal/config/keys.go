@@ -32,6 +32,18 @@ func VarName(key string, secure bool) string {
 	return EnvPrefix + section + strings.ReplaceAll(key, ".", "__")
 }
 
+// RequiredEnv returns the required variables as NAME=value entries, for
+// callers that assemble an environment (the demo, tests). It does not
+// validate the values; Load does.
+func RequiredEnv(authorizeURL, tokenURL, clientID, clientSecret string) []string {
+	return []string{
+		VarName("authorize_url", false) + "=" + authorizeURL,
+		VarName("access_token_url", false) + "=" + tokenURL,
+		VarName("client_id", true) + "=" + clientID,
+		VarName("client_secret", true) + "=" + clientSecret,
+	}
+}
+
 // keySpec describes one known key: how a value is decoded into a Config,
 // how it is shown, and what makes it invalid.
 type keySpec struct {

@@ -212,17 +212,13 @@ func Env(idp *pingemu.Server, secret string) []string {
 	v := func(key string, secure bool, value string) string {
 		return config.VarName(key, secure) + "=" + value
 	}
-	return []string{
-		v("authorize_url", false, idp.AuthorizeURL()),
-		v("access_token_url", false, idp.TokenURL()),
+	return append(config.RequiredEnv(idp.AuthorizeURL(), idp.TokenURL(), ClientID, secret),
 		v("code_challenge", false, "true"),
 		v("groups__enabled", false, "true"),
 		v("groups__admins", false, `["`+AdminGroup+`"]`),
 		v("groups__prohibit_user_signup_if_not_in_group", false, "true"),
-		v("client_id", true, ClientID),
-		v("client_secret", true, secret),
 		v("default_company", true, CompanyID),
-	}
+	)
 }
 
 // Done is closed when the server has stopped serving.
