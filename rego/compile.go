@@ -70,8 +70,8 @@ func ParseModules(mods []Module) (map[string]*ast.Module, error) {
 	return parsed, nil
 }
 
-// compile parses and compiles mods and checks that a rule defines the
-// decision.
+// compile parses and compiles mods, with the config constants folded (see
+// foldConfigStage), and checks that a rule defines the decision.
 func compile(mods []Module) (*ast.Compiler, error) {
 	parsed, err := ParseModules(mods)
 	if err != nil {
@@ -79,7 +79,8 @@ func compile(mods []Module) (*ast.Compiler, error) {
 	}
 	c := ast.NewCompiler().
 		WithDefaultRegoVersion(ast.RegoV1).
-		WithEnablePrintStatements(true)
+		WithEnablePrintStatements(true).
+		WithStageAfterID(ast.StageCheckTypes, foldConfigStage)
 	if c.Compile(parsed); c.Failed() {
 		return nil, &CompileError{Errors: c.Errors}
 	}
