@@ -7,6 +7,7 @@ import (
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/pingauthz/pingauthz/plugin"
 	"github.com/pingauthz/pingauthz/plugin/ping"
@@ -29,8 +30,8 @@ func BenchmarkDecideRPC(b *testing.B) {
 	reportPercentiles(b, durations)
 }
 
-// BenchmarkInfoRPC measures the cross-process round trip alone (Info does
-// no work in the plugin): the floor under BenchmarkDecideRPC.
+// BenchmarkInfoRPC measures Info, which only returns fixed data (the masked
+// config summary among it).
 func BenchmarkInfoRPC(b *testing.B) {
 	emu := startEmulator(b)
 	_, a := launch(b, emu.env, hostLogger(b))
@@ -39,6 +40,34 @@ func BenchmarkInfoRPC(b *testing.B) {
 	for b.Loop() {
 		start := time.Now()
 		if _, err := a.Info(ctx); err != nil {
+			b.Fatal(err)
+		}
+		durations = append(durations, time.Since(start))
+	}
+	reportPercentiles(b, durations)
+}
+
+// BenchmarkHealthRPC measures gRPC's own health check on the plugin's
+// connection: the transport floor (two processes, HTTP/2, AutoMTLS) under
+// every call, with no pingauthz code on either side.
+func BenchmarkHealthRPC(b *testing.B) {
+	emu := startEmulator(b)
+	client, _ := launch(b, emu.env, hostLogger(b))
+	rpc, err := client.Client()
+	if err != nil {
+		b.Fatal(err)
+	}
+	grpcClient, ok := rpc.(*goplugin.GRPCClient)
+	if !ok {
+		b.Fatalf("plugin client is %T, not gRPC", rpc)
+	}
+	health := healthpb.NewHealthClient(grpcClient.Conn)
+	req := &healthpb.HealthCheckRequest{Service: goplugin.GRPCServiceName}
+	ctx := context.Background()
+	var durations []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if _, err := health.Check(ctx, req); err != nil {
 			b.Fatal(err)
 		}
 		durations = append(durations, time.Since(start))
