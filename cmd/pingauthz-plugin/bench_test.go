@@ -9,6 +9,7 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/pingauthz/pingauthz/internal/config"
 	"github.com/pingauthz/pingauthz/plugin"
 	"github.com/pingauthz/pingauthz/plugin/ping"
 	"github.com/pingauthz/pingauthz/rego"
@@ -134,16 +135,51 @@ func BenchmarkDecideRPCParallel(b *testing.B) {
 // pushes acme's directory, and returns the plugin and alice's input.
 func decideSetup(b *testing.B) (plugin.Authenticator, *rego.Input) {
 	b.Helper()
-	emu := startEmulator(b, ping.EnvName("groups__enabled")+"=true", ping.EnvName("groups__admins")+`=["Admins"]`)
+	emu, in := decideInput(b)
 	_, a := launch(b, emu.env, hostLogger(b))
-	ctx := context.Background()
-	if err := a.SetDirectory(ctx, acme()); err != nil {
+	if err := a.SetDirectory(context.Background(), acme()); err != nil {
 		b.Fatal(err)
 	}
+	return a, in
+}
+
+// decideInput starts the emulator with the environment of decideSetup and
+// returns it with alice's input: a whitelist sign-up in two groups.
+func decideInput(b *testing.B) (*emulator, *rego.Input) {
+	b.Helper()
+	emu := startEmulator(b, ping.EnvName("groups__enabled")+"=true", ping.EnvName("groups__admins")+`=["Admins"]`)
 	in := &rego.Input{Identity: rego.Identity{
 		Issuer: emu.srv.Issuer(), Subject: "s1", UserID: "s1", Email: "alice@acme.com", EmailVerified: verified(true),
 		Name: "Alice", Groups: []string{"ML Team", "Admins"},
 		Claims: map[string]any{"sub": "s1", "email": "alice@acme.com", "groups": []any{"ML Team", "Admins"}},
 	}}
-	return a, in
+	return emu, in
+}
+
+// BenchmarkDecideInProcess evaluates BenchmarkDecideRPC's decision with the
+// same configuration in this process, without gRPC: the part of each call
+// that is policy evaluation.
+func BenchmarkDecideInProcess(b *testing.B) {
+	emu, in := decideInput(b)
+	cfg, _, err := config.Load(emu.env)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	e, err := rego.New(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := e.SetDirectory(ctx, acme()); err != nil {
+		b.Fatal(err)
+	}
+	var durations []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if _, err := e.Decide(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+		durations = append(durations, time.Since(start))
+	}
+	reportPercentiles(b, durations)
 }
