@@ -25,16 +25,15 @@ type Account struct {
 type Directory interface {
 	// FindUser returns the user matched by issuer and user id, or ErrNotFound.
 	FindUser(ctx context.Context, issuer, userID string) (*rego.User, error)
-	// Apply applies an allowing decision for an identity in one transaction:
-	// it creates the user on sign-up (or finds the one a concurrent login
-	// created), sets the role when it is not nil, adds the decided groups and
-	// removes only the SSO-granted memberships no longer decided. It changes
-	// nothing when it fails.
-	Apply(ctx context.Context, id *rego.Identity, d *rego.Decision) (*Account, error)
+	// Login applies an allowing decision for an identity and starts a
+	// session for the account, in one transaction: it creates the user on
+	// sign-up (or finds the one a concurrent login created), sets the role
+	// when it is not nil, adds the decided groups and removes only the
+	// SSO-granted memberships no longer decided. It returns the account and
+	// the session token. It changes nothing when it fails.
+	Login(ctx context.Context, id *rego.Identity, d *rego.Decision, ttl time.Duration) (*Account, string, error)
 	// Snapshot returns the directory the decision policies consult.
 	Snapshot(ctx context.Context) (*rego.Directory, error)
-	// CreateSession starts a session for a user and returns its token.
-	CreateSession(ctx context.Context, userID string, ttl time.Duration) (string, error)
 	// SessionAccount returns the account of a live session, or ErrNotFound.
 	SessionAccount(ctx context.Context, token string) (*Account, error)
 	// DeleteSession ends a session; ending an unknown one is not an error.

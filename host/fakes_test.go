@@ -94,7 +94,7 @@ func (f *fakeAuth) Decide(_ context.Context, in *rego.Input) (*rego.Decision, er
 	return &d, nil
 }
 
-// fakeDirectory is an in-memory Directory. Apply is all-or-nothing.
+// fakeDirectory is an in-memory Directory. Login is all-or-nothing.
 type fakeDirectory struct {
 	mu       sync.Mutex
 	now      func() time.Time
@@ -133,20 +133,20 @@ func (d *fakeDirectory) FindUser(_ context.Context, issuer, userID string) (*reg
 	return &rego.User{ID: a.ID, Company: a.Company, Role: a.Role, Groups: slices.Clone(a.Groups)}, nil
 }
 
-func (d *fakeDirectory) Apply(_ context.Context, id *rego.Identity, dec *rego.Decision) (*Account, error) {
+func (d *fakeDirectory) Login(_ context.Context, id *rego.Identity, dec *rego.Decision, ttl time.Duration) (*Account, string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.applyErr != nil {
-		return nil, d.applyErr
+		return nil, "", d.applyErr
 	}
 	if !dec.Allow {
-		return nil, errors.New("fake: Apply called with a deny")
+		return nil, "", errors.New("fake: Login called with a deny")
 	}
 	key := id.Issuer + "|" + id.UserID
 	a, ok := d.users[key]
 	switch {
 	case !ok && !dec.Signup:
-		return nil, errors.New("fake: no such user and no sign-up")
+		return nil, "", errors.New("fake: no such user and no sign-up")
 	case !ok:
 		a = &Account{ID: "u-" + id.UserID, Email: id.Email, Name: id.Name, Company: dec.Company, Role: "user"}
 	default:
@@ -160,29 +160,17 @@ func (d *fakeDirectory) Apply(_ context.Context, id *rego.Identity, dec *rego.De
 		a.Groups = slices.Clone(dec.Groups)
 	}
 	d.users[key] = a
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	tok := hex.EncodeToString(b)
+	d.sessions[tok] = fakeSession{userKey: key, expires: d.now().Add(ttl)}
 	d.writes++
 	c := *a
-	return &c, nil
+	return &c, tok, nil
 }
 
 func (d *fakeDirectory) Snapshot(context.Context) (*rego.Directory, error) {
 	return &rego.Directory{Companies: map[string]rego.Company{"c1": {Name: "Acme"}}}, nil
-}
-
-func (d *fakeDirectory) CreateSession(_ context.Context, userID string, ttl time.Duration) (string, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for k, a := range d.users {
-		if a.ID == userID {
-			b := make([]byte, 16)
-			_, _ = rand.Read(b)
-			tok := hex.EncodeToString(b)
-			d.sessions[tok] = fakeSession{userKey: k, expires: d.now().Add(ttl)}
-			d.writes++
-			return tok, nil
-		}
-	}
-	return "", fmt.Errorf("fake: no user %q", userID)
 }
 
 func (d *fakeDirectory) SessionAccount(_ context.Context, token string) (*Account, error) {

@@ -50,7 +50,7 @@ type HandlerConfig struct {
 	SessionTTL time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// OnDirectoryChange, when set, is called after Apply fails so a policy
+	// OnDirectoryChange, when set, is called after Login fails so a policy
 	// directory that may be stale (a company or group removed since the
 	// last push) is pushed again. A login never changes the policy
 	// directory itself: it only creates users and memberships.
@@ -216,19 +216,13 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 		h.renderPage(w, http.StatusForbidden, denyTemplate, denyPage{Title: "Access denied", Reasons: reasonsOf(d.Reasons)})
 		return
 	}
-	acct, err := h.cfg.Directory.Apply(ctx, &id, d)
+	acct, token, err := h.cfg.Directory.Login(ctx, &id, d, h.cfg.SessionTTL)
 	if err != nil {
 		h.log.Error("callback: apply decision", "issuer", id.Issuer, "user_id", id.UserID, "reasons", d.Reasons, "error", err)
 		if h.cfg.OnDirectoryChange != nil {
 			h.cfg.OnDirectoryChange(context.WithoutCancel(ctx))
 		}
 		h.renderError(w, http.StatusInternalServerError, "Sign-in failed", "Your account could not be updated. Please try again later.")
-		return
-	}
-	token, err := h.cfg.Directory.CreateSession(ctx, acct.ID, h.cfg.SessionTTL)
-	if err != nil {
-		h.log.Error("callback: create session", "account", acct.ID, "error", err)
-		h.renderError(w, http.StatusInternalServerError, "Sign-in failed", "Sign-in could not be completed. Please try again later.")
 		return
 	}
 	if !validCookieValue(token) {

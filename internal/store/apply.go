@@ -30,53 +30,65 @@ const DefaultRole = "user"
 // groups not decided are removed; admin memberships are never touched and
 // groups are never created. A decision with Allow false fails with ErrDenied.
 func (s *Store) Apply(ctx context.Context, id *rego.Identity, d *rego.Decision) (*host.Account, error) {
-	switch {
-	case id == nil:
-		return nil, errors.New("store: apply: identity is nil")
-	case d == nil:
-		return nil, errors.New("store: apply: decision is nil")
-	case !d.Allow:
-		if len(d.Reasons) > 0 {
-			return nil, fmt.Errorf("%w (reasons: %s)", ErrDenied, strings.Join(d.Reasons, ", "))
-		}
-		return nil, ErrDenied
-	case id.UserID == "":
-		return nil, errors.New("store: apply: identity has an empty user id")
-	case d.Role != nil && *d.Role == "":
-		return nil, errors.New("store: apply: decision role is empty")
+	if err := checkApply(id, d); err != nil {
+		return nil, err
 	}
-
 	var acct *host.Account
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		now := millis(s.now())
-		u, err := findUser(ctx, tx, id.Issuer, id.UserID)
-		switch {
-		case errors.Is(err, host.ErrNotFound) && d.Signup:
-			if u, err = createUser(ctx, tx, id, d, now); err != nil {
-				return err
-			}
-		case errors.Is(err, host.ErrNotFound):
-			nf := &NotFoundError{Kind: "user", Key: fmt.Sprintf("%q of issuer %q", id.UserID, id.Issuer)}
-			return fmt.Errorf("%w, and the decision does not sign it up", nf)
-		case err != nil:
-			return err
-		default:
-			if err := updateUser(ctx, tx, u.ID, id, d, now); err != nil {
-				return err
-			}
-		}
-		if d.SyncGroups {
-			if err := syncGroups(ctx, tx, u.ID, u.Company, d.Groups); err != nil {
-				return err
-			}
-		}
-		acct, err = account(ctx, tx, u.ID)
+		var err error
+		acct, err = apply(ctx, tx, id, d, millis(s.now()))
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return acct, nil
+}
+
+// checkApply refuses what Apply cannot apply before a transaction starts.
+func checkApply(id *rego.Identity, d *rego.Decision) error {
+	switch {
+	case id == nil:
+		return errors.New("store: apply: identity is nil")
+	case d == nil:
+		return errors.New("store: apply: decision is nil")
+	case !d.Allow:
+		if len(d.Reasons) > 0 {
+			return fmt.Errorf("%w (reasons: %s)", ErrDenied, strings.Join(d.Reasons, ", "))
+		}
+		return ErrDenied
+	case id.UserID == "":
+		return errors.New("store: apply: identity has an empty user id")
+	case d.Role != nil && *d.Role == "":
+		return errors.New("store: apply: decision role is empty")
+	}
+	return nil
+}
+
+// apply is Apply inside the transaction tx.
+func apply(ctx context.Context, tx *sql.Tx, id *rego.Identity, d *rego.Decision, now int64) (*host.Account, error) {
+	u, err := findUser(ctx, tx, id.Issuer, id.UserID)
+	switch {
+	case errors.Is(err, host.ErrNotFound) && d.Signup:
+		if u, err = createUser(ctx, tx, id, d, now); err != nil {
+			return nil, err
+		}
+	case errors.Is(err, host.ErrNotFound):
+		nf := &NotFoundError{Kind: "user", Key: fmt.Sprintf("%q of issuer %q", id.UserID, id.Issuer)}
+		return nil, fmt.Errorf("%w, and the decision does not sign it up", nf)
+	case err != nil:
+		return nil, err
+	default:
+		if err := updateUser(ctx, tx, u.ID, id, d, now); err != nil {
+			return nil, err
+		}
+	}
+	if d.SyncGroups {
+		if err := syncGroups(ctx, tx, u.ID, u.Company, d.Groups); err != nil {
+			return nil, err
+		}
+	}
+	return account(ctx, tx, u.ID)
 }
 
 // createUser inserts a new user for the identity into the decided company.

@@ -17,16 +17,11 @@ import (
 // returns its token: 32 random bytes, base64url without padding. Only the
 // token's SHA-256 is stored. It also deletes sessions that have expired.
 func (s *Store) CreateSession(ctx context.Context, userID string, ttl time.Duration) (string, error) {
-	if ttl <= 0 {
-		return "", fmt.Errorf("store: session lifetime %v is not positive", ttl)
+	if err := checkTTL(ttl); err != nil {
+		return "", err
 	}
-	var raw [32]byte
-	_, _ = rand.Read(raw[:]) // never fails (crypto/rand documents it)
-	token := base64.RawURLEncoding.EncodeToString(raw[:])
-	hash := tokenHash(token)
-
+	token, hash := newToken()
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		now := s.now()
 		var one int
 		err := tx.QueryRowContext(ctx, "SELECT 1 FROM users WHERE id = ?", userID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -35,20 +30,41 @@ func (s *Store) CreateSession(ctx context.Context, userID string, ttl time.Durat
 		if err != nil {
 			return fmt.Errorf("store: create session: look up user %q: %w", userID, err)
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= ?", millis(now)); err != nil {
-			return fmt.Errorf("store: create session: delete expired sessions: %w", err)
-		}
-		_, err = tx.ExecContext(ctx, "INSERT INTO sessions (token_hash, user, created_at, expires_at) VALUES (?, ?, ?, ?)",
-			hash, userID, millis(now), millis(now.Add(ttl)))
-		if err != nil {
-			return fmt.Errorf("store: create session for user %q: %w", userID, err)
-		}
-		return nil
+		return createSession(ctx, tx, userID, hash, s.now(), ttl)
 	})
 	if err != nil {
 		return "", err
 	}
 	return token, nil
+}
+
+func checkTTL(ttl time.Duration) error {
+	if ttl <= 0 {
+		return fmt.Errorf("store: session lifetime %v is not positive", ttl)
+	}
+	return nil
+}
+
+// newToken returns a new session token and its stored hash.
+func newToken() (string, []byte) {
+	var raw [32]byte
+	_, _ = rand.Read(raw[:]) // never fails (crypto/rand documents it)
+	token := base64.RawURLEncoding.EncodeToString(raw[:])
+	return token, tokenHash(token)
+}
+
+// createSession stores a session of an existing user in tx and deletes the
+// sessions that have expired.
+func createSession(ctx context.Context, tx *sql.Tx, userID string, hash []byte, now time.Time, ttl time.Duration) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= ?", millis(now)); err != nil {
+		return fmt.Errorf("store: create session: delete expired sessions: %w", err)
+	}
+	_, err := tx.ExecContext(ctx, "INSERT INTO sessions (token_hash, user, created_at, expires_at) VALUES (?, ?, ?, ?)",
+		hash, userID, millis(now), millis(now.Add(ttl)))
+	if err != nil {
+		return fmt.Errorf("store: create session for user %q: %w", userID, err)
+	}
+	return nil
 }
 
 // SessionAccount returns the account of a session that has not expired, or
