@@ -79,16 +79,15 @@ disabled := d if {
 	for _, tc := range []struct {
 		name string
 		mods []Module
-		// left are the config references the decision still evaluates;
-		// admin_groups is read as admin_groups[x], which is not folded.
+		// left are the config references the decision still evaluates.
 		left []string
 		// email decides groups_enabled in the computed config.
 		email    string
 		wantSync bool
 	}{
-		{"generated constants are folded", generated, []string{"data.clearml.config.admin_groups"}, "x@example.com", true},
-		{"a computed setting is evaluated", computed, []string{"data.clearml.config.admin_groups", "data.clearml.config.groups_enabled"}, "in@example.com", true},
-		{"a computed setting is evaluated, false", computed, []string{"data.clearml.config.admin_groups", "data.clearml.config.groups_enabled"}, "out@example.com", false},
+		{"generated constants are folded", generated, nil, "x@example.com", true},
+		{"a computed setting is evaluated", computed, []string{"data.clearml.config.groups_enabled"}, "in@example.com", true},
+		{"a computed setting is evaluated, false", computed, []string{"data.clearml.config.groups_enabled"}, "out@example.com", false},
 		{"with on the config disables folding", withProbe, []string{
 			"data.clearml.config.admin_groups", "data.clearml.config.default_company",
 			"data.clearml.config.groups_case_sensitive", "data.clearml.config.groups_enabled",

@@ -187,12 +187,14 @@ default _role := {"role": "user", "reason": "role:new_user"}
 _role := {"role": "admin", "reason": "role:admin_group"} if {
 	config.groups_enabled
 	config.groups_case_sensitive
-	some group in config.admin_groups
+	admins := config.admin_groups
+	some group in admins
 	group in _ping_groups
 } else := {"role": "admin", "reason": "role:admin_group"} if {
 	config.groups_enabled
 	not config.groups_case_sensitive
-	some group in config.admin_groups
+	admins := config.admin_groups
+	some group in admins
 	lower(group) in _ping_groups_folded
 } else := {"role": "user", "reason": "role:not_in_admin_group"} if {
 	config.groups_enabled
