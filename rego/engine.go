@@ -72,13 +72,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Engine, erro
 			return nil, err
 		}
 	}
-	var policy []Module
-	for _, m := range mods {
-		if !m.IsTest() {
-			policy = append(policy, m)
-		}
-	}
-	compiler, err := compile(policy)
+	compiler, err := compile(withoutTests(mods))
 	if err != nil {
 		return nil, err
 	}

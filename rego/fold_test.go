@@ -14,13 +14,7 @@ import (
 // decision module still evaluates.
 func configRefsLeft(t *testing.T, mods []Module) []string {
 	t.Helper()
-	var policy []Module
-	for _, m := range mods {
-		if !m.IsTest() {
-			policy = append(policy, m)
-		}
-	}
-	c, err := compile(policy)
+	c, err := compile(withoutTests(mods))
 	if err != nil {
 		t.Fatal(err)
 	}

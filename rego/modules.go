@@ -39,6 +39,17 @@ const (
 // IsTest reports whether the module is a test file (*_test.rego).
 func (m Module) IsTest() bool { return strings.HasSuffix(m.Path, "_test.rego") }
 
+// withoutTests returns the modules of mods that are not tests.
+func withoutTests(mods []Module) []Module {
+	var policy []Module
+	for _, m := range mods {
+		if !m.IsTest() {
+			policy = append(policy, m)
+		}
+	}
+	return policy
+}
+
 // EffectiveModules returns the policy set cfg selects, sorted by Path: the
 // embedded defaults, with clearml/config/config.rego generated from cfg,
 // then the .rego files of cfg.PolicyDir (searched recursively, files and

@@ -20,15 +20,10 @@ import (
 func BenchmarkDecideRPC(b *testing.B) {
 	a, in := decideSetup(b)
 	ctx := context.Background()
-	var durations []time.Duration
-	for b.Loop() {
-		start := time.Now()
-		if _, err := a.Decide(ctx, in); err != nil {
-			b.Fatal(err)
-		}
-		durations = append(durations, time.Since(start))
-	}
-	reportPercentiles(b, durations)
+	timeEach(b, func() error {
+		_, err := a.Decide(ctx, in)
+		return err
+	})
 }
 
 // BenchmarkInfoRPC measures Info, which only returns fixed data (the masked
@@ -37,15 +32,10 @@ func BenchmarkInfoRPC(b *testing.B) {
 	emu := startEmulator(b)
 	_, a := launch(b, emu.env, hostLogger(b))
 	ctx := context.Background()
-	var durations []time.Duration
-	for b.Loop() {
-		start := time.Now()
-		if _, err := a.Info(ctx); err != nil {
-			b.Fatal(err)
-		}
-		durations = append(durations, time.Since(start))
-	}
-	reportPercentiles(b, durations)
+	timeEach(b, func() error {
+		_, err := a.Info(ctx)
+		return err
+	})
 }
 
 // BenchmarkHealthRPC measures gRPC's own health check on the plugin's
@@ -65,15 +55,10 @@ func BenchmarkHealthRPC(b *testing.B) {
 	health := healthpb.NewHealthClient(grpcClient.Conn)
 	req := &healthpb.HealthCheckRequest{Service: goplugin.GRPCServiceName}
 	ctx := context.Background()
-	var durations []time.Duration
-	for b.Loop() {
-		start := time.Now()
-		if _, err := health.Check(ctx, req); err != nil {
-			b.Fatal(err)
-		}
-		durations = append(durations, time.Since(start))
-	}
-	reportPercentiles(b, durations)
+	timeEach(b, func() error {
+		_, err := health.Check(ctx, req)
+		return err
+	})
 }
 
 // BenchmarkPluginStart measures from plugin.NewClient to the first
@@ -98,6 +83,20 @@ func BenchmarkPluginStart(b *testing.B) {
 		b.StopTimer()
 		client.Kill()
 		b.StartTimer()
+	}
+	reportPercentiles(b, durations)
+}
+
+// timeEach runs call in the benchmark loop and reports the p50 and p99 of
+// its durations.
+func timeEach(b *testing.B, call func() error) {
+	var durations []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if err := call(); err != nil {
+			b.Fatal(err)
+		}
+		durations = append(durations, time.Since(start))
 	}
 	reportPercentiles(b, durations)
 }
@@ -173,13 +172,8 @@ func BenchmarkDecideInProcess(b *testing.B) {
 	if err := e.SetDirectory(ctx, acme()); err != nil {
 		b.Fatal(err)
 	}
-	var durations []time.Duration
-	for b.Loop() {
-		start := time.Now()
-		if _, err := e.Decide(ctx, in); err != nil {
-			b.Fatal(err)
-		}
-		durations = append(durations, time.Since(start))
-	}
-	reportPercentiles(b, durations)
+	timeEach(b, func() error {
+		_, err := e.Decide(ctx, in)
+		return err
+	})
 }
