@@ -94,7 +94,6 @@ func ClientConfig(cmd *exec.Cmd, checksum []byte, logger hclog.Logger) *goplugin
 		AutoMTLS:         true,
 		Logger:           logger,
 		GRPCDialOptions: []grpc.DialOption{
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize)),
 			grpc.WithInitialWindowSize(windowSize),
 			grpc.WithInitialConnWindowSize(windowSize),
 		},

@@ -334,7 +334,7 @@ func checkURL(s, required string, issuer bool) string {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !isLoopback(u.Hostname()) {
+		if !IsLoopback(u.Hostname()) {
 			return fmt.Sprintf("must use https: http is allowed only for localhost, 127.0.0.1 or [::1]; got %q", s)
 		}
 	default:
@@ -349,7 +349,8 @@ func checkURL(s, required string, issuer bool) string {
 	return ""
 }
 
-func isLoopback(host string) bool {
+// IsLoopback reports whether host is "localhost" or a loopback IP address.
+func IsLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}

@@ -1,6 +1,7 @@
 package ping
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -19,10 +20,10 @@ import (
 // check signatures or change the subject's case.
 func ExtractIdentity(cfg config.Config, issuer, subject string, claims map[string]any) (*rego.Identity, error) {
 	def := config.Default()
-	userIDClaim := firstNonEmpty(cfg.Claims.UserID, def.Claims.UserID)
-	emailClaim := firstNonEmpty(cfg.Claims.Email, def.Claims.Email)
-	nameClaim := firstNonEmpty(cfg.Claims.Name, def.Claims.Name)
-	groupsClaim := firstNonEmpty(cfg.Groups.Claim, def.Groups.Claim)
+	userIDClaim := cmp.Or(cfg.Claims.UserID, def.Claims.UserID)
+	emailClaim := cmp.Or(cfg.Claims.Email, def.Claims.Email)
+	nameClaim := cmp.Or(cfg.Claims.Name, def.Claims.Name)
+	groupsClaim := cmp.Or(cfg.Groups.Claim, def.Groups.Claim)
 
 	id := &rego.Identity{Issuer: issuer, Subject: subject, Groups: []string{}, Claims: claims}
 	if id.Claims == nil {

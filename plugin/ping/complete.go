@@ -30,7 +30,7 @@ func (rp *RelyingParty) Complete(ctx context.Context, redirectURI, sealedState s
 
 func (rp *RelyingParty) complete(ctx context.Context, redirectURI, sealedState string, query url.Values) (*rego.Identity, string, error) {
 	start := time.Now()
-	if rp.debug {
+	if rp.cfg.Debug {
 		rp.log.Info("sso debug", "step", "callback", "query", redactQuery(query))
 	}
 	st, err := rp.openState(sealedState, redirectURI)

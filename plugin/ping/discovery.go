@@ -1,6 +1,7 @@
 package ping
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -185,9 +186,9 @@ func (d *discoverer) resolve(ctx context.Context) (*provider, error) {
 				"configured", cfg.Issuer, "discovered", doc.Issuer, "variable", EnvName("issuer"))
 		}
 	}
-	m.Issuer = firstNonEmpty(cfg.Issuer, doc.Issuer)
-	m.JWKSURL = firstNonEmpty(cfg.JWKSURL, doc.JWKSURI)
-	m.UserinfoURL = firstNonEmpty(cfg.UserinfoURL, doc.UserinfoEndpoint)
+	m.Issuer = cmp.Or(cfg.Issuer, doc.Issuer)
+	m.JWKSURL = cmp.Or(cfg.JWKSURL, doc.JWKSURI)
+	m.UserinfoURL = cmp.Or(cfg.UserinfoURL, doc.UserinfoEndpoint)
 	m.IssParameterSupported = doc.AuthorizationResponseIssSupp
 	m.TokenAuthMethod = cfg.TokenEndpointAuthMethod
 	if m.TokenAuthMethod == "" {
@@ -292,13 +293,4 @@ func (rp *RelyingParty) get(ctx context.Context, u, bearer string) ([]byte, int,
 		return nil, resp.StatusCode, "", err
 	}
 	return body, resp.StatusCode, resp.Header.Get("Content-Type"), nil
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -94,7 +94,7 @@ func (rp *RelyingParty) verifyIDToken(ctx context.Context, p *provider, st login
 	if err := idt.Claims(&claims); err != nil {
 		return nil, verificationError("the ID token claims are malformed", err)
 	}
-	if rp.debug {
+	if rp.cfg.Debug {
 		rp.log.Info("sso debug", "step", "id_token", "alg", hdr.Alg, "kid", hdr.Kid, "typ", hdr.Typ, "claims", jsonText(claims))
 	}
 	if err := rp.checkIDToken(idt, claims, st, hdr.Alg, tok.AccessToken); err != nil {
@@ -154,26 +154,34 @@ func (rp *RelyingParty) idTokenError(p *provider, hdr tokenHeader, ks *capturing
 		return verificationError("the ID token is malformed or uses an algorithm that is not allowed",
 			fmt.Errorf("%w: alg %q: %v", errAlgNotAllowed, hdr.Alg, err))
 	}
-	var c struct {
-		Iss string          `json:"iss"`
-		Aud json.RawMessage `json:"aud"`
-	}
+	var c issAud
 	_ = json.Unmarshal(payload, &c)
 	if c.Iss != p.meta.Issuer {
 		return verificationError("the ID token comes from another issuer",
 			fmt.Errorf("%w: got %q, want %q", errIssuerMismatch, c.Iss, p.meta.Issuer))
 	}
-	var aud []string
-	var one string
-	if json.Unmarshal(c.Aud, &one) == nil {
-		aud = []string{one}
-	} else {
-		_ = json.Unmarshal(c.Aud, &aud)
-	}
+	aud, _ := audiences(c.Aud)
 	if !slices.Contains(aud, rp.cfg.ClientID) {
 		return verificationError("the ID token was issued for another client (aud)", fmt.Errorf("%w: %q", errAudience, aud))
 	}
 	return verificationError("the ID token is invalid", err)
+}
+
+// issAud holds the claims a signed response is checked by.
+type issAud struct {
+	Iss string          `json:"iss"`
+	Aud json.RawMessage `json:"aud"`
+}
+
+// audiences decodes aud, a string or a list of strings.
+func audiences(raw json.RawMessage) ([]string, error) {
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return []string{one}, nil
+	}
+	var many []string
+	err := json.Unmarshal(raw, &many)
+	return many, err
 }
 
 func verificationError(msg string, cause error) *Error {

@@ -39,6 +39,7 @@ var errKeysUnavailable = errors.New("JWKS cannot be fetched")
 type keySet struct {
 	url     string
 	secret  []byte
+	algs    []jose.SignatureAlgorithm // asymmetric, plus HMAC with a secret
 	rp      *RelyingParty
 	limiter *rate.Limiter
 
@@ -48,21 +49,21 @@ type keySet struct {
 }
 
 func newKeySet(url string, secret []byte, rp *RelyingParty) *keySet {
-	return &keySet{url: url, secret: secret, rp: rp, limiter: rate.NewLimiter(rate.Every(refetchEvery), refetchBurst)}
-}
-
-// VerifySignature implements oidc.KeySet for compact JWS tokens.
-func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
 	algs := make([]jose.SignatureAlgorithm, 0, len(asymmetricAlgs)+len(hmacAlgs))
 	for _, a := range asymmetricAlgs {
 		algs = append(algs, jose.SignatureAlgorithm(a))
 	}
-	if k.secret != nil {
+	if secret != nil {
 		for _, a := range hmacAlgs {
 			algs = append(algs, jose.SignatureAlgorithm(a))
 		}
 	}
-	jws, err := jose.ParseSignedCompact(raw, algs)
+	return &keySet{url: url, secret: secret, algs: algs, rp: rp, limiter: rate.NewLimiter(rate.Every(refetchEvery), refetchBurst)}
+}
+
+// VerifySignature implements oidc.KeySet for compact JWS tokens.
+func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
+	jws, err := jose.ParseSignedCompact(raw, k.algs)
 	if err != nil {
 		if hdrAlg(raw) == "none" {
 			return nil, errAlgNone

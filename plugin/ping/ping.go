@@ -62,10 +62,8 @@ type RelyingParty struct {
 	cfg             config.Config
 	hc              *http.Client
 	log             hclog.Logger
-	debug           bool
 	now             func() time.Time
 	exchangeTimeout time.Duration
-	stateTTL        time.Duration
 	derivedIssuer   string
 	sealer          *sealer
 	replay          *replayCache
@@ -88,10 +86,8 @@ func New(ctx context.Context, opts Options) (*RelyingParty, error) {
 		cfg:             cfg,
 		hc:              opts.HTTPClient,
 		log:             opts.Logger,
-		debug:           cfg.Debug,
 		now:             opts.Now,
 		exchangeTimeout: opts.ExchangeTimeout,
-		stateTTL:        opts.StateTTL,
 		derivedIssuer:   derived,
 	}
 	if rp.hc == nil {
@@ -106,10 +102,11 @@ func New(ctx context.Context, opts Options) (*RelyingParty, error) {
 	if rp.exchangeTimeout <= 0 {
 		rp.exchangeTimeout = DefaultExchangeTimeout
 	}
-	if rp.stateTTL <= 0 {
-		rp.stateTTL = DefaultStateTTL
+	stateTTL := opts.StateTTL
+	if stateTTL <= 0 {
+		stateTTL = DefaultStateTTL
 	}
-	rp.sealer, err = newSealer(cfg.ClientSecret, cfg.ClientID, rp.stateTTL, rp.now)
+	rp.sealer, err = newSealer(cfg.ClientSecret, cfg.ClientID, stateTTL, rp.now)
 	if err != nil {
 		return nil, err
 	}
@@ -121,13 +118,13 @@ func New(ctx context.Context, opts Options) (*RelyingParty, error) {
 // EnvName returns the full name of a variable under the provider's
 // services prefix, e.g. EnvName("issuer").
 func EnvName(key string) string {
-	return "CLEARML__services__login__sso__oauth_client__" + config.Provider + "__" + key
+	return config.VarName(key, false)
 }
 
 // SecureEnvName returns the full name of a variable under the provider's
 // secure prefix, e.g. SecureEnvName("client_secret").
 func SecureEnvName(key string) string {
-	return "CLEARML__secure__login__sso__oauth_client__" + config.Provider + "__" + key
+	return config.VarName(key, true)
 }
 
 // normalizeConfig checks the values the relying party uses, fills defaults,
@@ -179,19 +176,6 @@ func normalizeConfig(c config.Config) (config.Config, string, error) {
 	if !slices.Contains(c.Scopes, "openid") {
 		return c, "", &ConfigError{EnvName("scopes"), fmt.Sprintf("is %q and lacks \"openid\"", c.Scopes)}
 	}
-	def := config.Default()
-	if c.Claims.UserID == "" {
-		c.Claims.UserID = def.Claims.UserID
-	}
-	if c.Claims.Email == "" {
-		c.Claims.Email = def.Claims.Email
-	}
-	if c.Claims.Name == "" {
-		c.Claims.Name = def.Claims.Name
-	}
-	if c.Groups.Claim == "" {
-		c.Groups.Claim = def.Groups.Claim
-	}
 	derived := ""
 	if c.Issuer == "" {
 		// An underivable issuer is not fatal yet: a configured issuer is
@@ -213,18 +197,10 @@ func checkURL(key, val string, required bool) error {
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return &ConfigError{EnvName(key), fmt.Sprintf("is %q, not an absolute http(s) URL", val)}
 	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !config.IsLoopback(u.Hostname()) {
 		return &ConfigError{EnvName(key), fmt.Sprintf("is %q; plain http is allowed for loopback hosts only", val)}
 	}
 	return nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func defaultHTTPClient() *http.Client {
@@ -251,7 +227,7 @@ func jsonText(v any) string {
 
 // step logs a finished login step with its duration when debug is on.
 func (rp *RelyingParty) step(name string, start time.Time, kv ...any) {
-	if !rp.debug {
+	if !rp.cfg.Debug {
 		return
 	}
 	args := append([]any{"step", name, "elapsed", time.Since(start).String()}, kv...)

@@ -58,7 +58,7 @@ func (rp *RelyingParty) userinfo(ctx context.Context, p *provider, accessToken, 
 		return nil, verificationError("the userinfo response is about another user (sub)",
 			fmt.Errorf("%w: got %q, want %q", errUserinfoSub, got, sub))
 	}
-	if rp.debug {
+	if rp.cfg.Debug {
 		rp.log.Info("sso debug", "step", "userinfo_claims", "signed", signed, "claims", jsonText(claims))
 	}
 	rp.step("userinfo", start, "url", p.meta.UserinfoURL, "signed", signed, "claims", len(claims))
@@ -73,10 +73,7 @@ func (rp *RelyingParty) verifySignedUserinfo(ctx context.Context, p *provider, r
 		}
 		return nil, verificationError("the signed userinfo response is invalid", err)
 	}
-	var c struct {
-		Iss string          `json:"iss"`
-		Aud json.RawMessage `json:"aud"`
-	}
+	var c issAud
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return nil, verificationError("the userinfo response is malformed", fmt.Errorf("%w: %v", errUserinfoBody, err))
 	}
@@ -85,11 +82,8 @@ func (rp *RelyingParty) verifySignedUserinfo(ctx context.Context, p *provider, r
 			fmt.Errorf("%w: userinfo iss %q", errIssuerMismatch, c.Iss))
 	}
 	if len(c.Aud) > 0 {
-		var one string
-		var many []string
-		if json.Unmarshal(c.Aud, &one) == nil {
-			many = []string{one}
-		} else if json.Unmarshal(c.Aud, &many) != nil {
+		many, err := audiences(c.Aud)
+		if err != nil {
 			return nil, verificationError("the userinfo response is malformed", fmt.Errorf("%w: aud", errUserinfoBody))
 		}
 		if !slices.Contains(many, rp.cfg.ClientID) {
