@@ -32,8 +32,6 @@ type Directory interface {
 	// SSO-granted memberships no longer decided. It returns the account and
 	// the session token. It changes nothing when it fails.
 	Login(ctx context.Context, id *rego.Identity, d *rego.Decision, ttl time.Duration) (*Account, string, error)
-	// Snapshot returns the directory the decision policies consult.
-	Snapshot(ctx context.Context) (*rego.Directory, error)
 	// SessionAccount returns the account of a live session, or ErrNotFound.
 	SessionAccount(ctx context.Context, token string) (*Account, error)
 	// DeleteSession ends a session; ending an unknown one is not an error.

@@ -169,10 +169,6 @@ func (d *fakeDirectory) Login(_ context.Context, id *rego.Identity, dec *rego.De
 	return &c, tok, nil
 }
 
-func (d *fakeDirectory) Snapshot(context.Context) (*rego.Directory, error) {
-	return &rego.Directory{Companies: map[string]rego.Company{"c1": {Name: "Acme"}}}, nil
-}
-
 func (d *fakeDirectory) SessionAccount(_ context.Context, token string) (*Account, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -57,6 +57,20 @@ type HandlerConfig struct {
 	OnDirectoryChange func(ctx context.Context)
 }
 
+// ParsePublicURL parses a server's external origin: http(s)://host[:port]
+// with no user, path, query or fragment. It does not resolve the host.
+func ParsePublicURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New("want http(s)://host[:port] with no path, query or fragment")
+	}
+	return u, nil
+}
+
 // handler serves the login pages and API.
 type handler struct {
 	cfg           HandlerConfig
@@ -83,13 +97,9 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	if cfg.Directory == nil {
 		return nil, errors.New("host: HandlerConfig.Directory is nil")
 	}
-	u, err := url.Parse(cfg.PublicURL)
+	u, err := ParsePublicURL(cfg.PublicURL)
 	if err != nil {
 		return nil, fmt.Errorf("host: HandlerConfig.PublicURL %q: %w", cfg.PublicURL, err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
-		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("host: HandlerConfig.PublicURL %q must be http(s)://host[:port] with no path, query or fragment", cfg.PublicURL)
 	}
 	if cfg.SessionTTL < 0 {
 		return nil, fmt.Errorf("host: HandlerConfig.SessionTTL %s is negative", cfg.SessionTTL)

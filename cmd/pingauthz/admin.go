@@ -12,7 +12,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/pingauthz/pingauthz/host"
 	"github.com/pingauthz/pingauthz/internal/store"
 )
 
@@ -386,14 +385,6 @@ func userList(args []string) (func(context.Context, *adminCmd) error, error) {
 			return err
 		}
 		if *asJSON {
-			if users == nil {
-				users = []host.Account{}
-			}
-			for i := range users {
-				if users[i].Groups == nil {
-					users[i].Groups = []string{}
-				}
-			}
 			return writeJSON(c.stdout, users)
 		}
 		tw := tabwriter.NewWriter(c.stdout, 2, 8, 2, ' ', 0)

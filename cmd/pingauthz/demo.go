@@ -30,12 +30,7 @@ Flags:
 
 // runDemo runs `pingauthz demo` until ctx ends or SIGINT/SIGTERM arrives.
 func runDemo(ctx context.Context, env *cliEnv, args []string) error {
-	return demoMain(ctx, env.stdout, env.stderr, args, nil)
-}
-
-// demoMain is runDemo; ready, when not nil, is called with the running demo
-// (tests use it).
-func demoMain(ctx context.Context, stdout, stderr io.Writer, args []string, ready func(*demo.Demo)) error {
+	stdout, stderr := env.stdout, env.stderr
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -91,9 +86,6 @@ func demoMain(ctx context.Context, stdout, stderr io.Writer, args []string, read
 	}
 	defer d.Close()
 	printDemo(stdout, d)
-	if ready != nil {
-		ready(d)
-	}
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(stdout, "\nStopping the demo...")

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -77,7 +76,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 		return nil, usageErr("serve: --listen %q: %v", f.listen, err)
 	}
 	if f.publicURL != "" {
-		if err := checkPublicURL(f.publicURL); err != nil {
+		if _, err := host.ParsePublicURL(f.publicURL); err != nil {
 			return nil, usageErr("serve: --public-url %q: %v", f.publicURL, err)
 		}
 		f.publicURL = strings.TrimSuffix(f.publicURL, "/")
@@ -85,19 +84,6 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 		return nil, usageErr("serve: --public-url is required when --listen %q does not name one host", f.listen)
 	}
 	return f, nil
-}
-
-// checkPublicURL accepts http(s)://host[:port] with no path, query or fragment.
-func checkPublicURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return err
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
-		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		return errors.New("want http(s)://host[:port] with no path, query or fragment")
-	}
-	return nil
 }
 
 // runServe runs `pingauthz serve` until ctx ends or SIGINT/SIGTERM arrives.

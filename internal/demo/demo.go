@@ -224,12 +224,6 @@ func Env(idp *pingemu.Server, secret string) []string {
 // Done is closed when the server has stopped serving.
 func (d *Demo) Done() <-chan struct{} { return d.done }
 
-// Err returns why serving stopped, after Done is closed.
-func (d *Demo) Err() error {
-	<-d.done
-	return d.err
-}
-
 // Close stops serving, the plugin and the emulator, and removes the
 // temporary directory. It is idempotent.
 func (d *Demo) Close() error {

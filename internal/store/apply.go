@@ -67,7 +67,7 @@ func checkApply(id *rego.Identity, d *rego.Decision) error {
 
 // apply is Apply inside the transaction tx.
 func apply(ctx context.Context, tx *sql.Tx, id *rego.Identity, d *rego.Decision, now int64) (*host.Account, error) {
-	u, err := findUser(ctx, tx, id.Issuer, id.UserID)
+	u, err := findUserRow(ctx, tx, id.Issuer, id.UserID)
 	switch {
 	case errors.Is(err, host.ErrNotFound) && d.Signup:
 		if u, err = createUser(ctx, tx, id, d, now); err != nil {

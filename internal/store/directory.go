@@ -24,6 +24,18 @@ func (s *Store) FindUser(ctx context.Context, issuer, userID string) (*rego.User
 
 // findUser is FindUser inside a transaction.
 func findUser(ctx context.Context, tx *sql.Tx, issuer, userID string) (*rego.User, error) {
+	u, err := findUserRow(ctx, tx, issuer, userID)
+	if err != nil {
+		return nil, err
+	}
+	if u.Groups, err = userGroups(ctx, tx, u.ID); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// findUserRow is findUser without the groups.
+func findUserRow(ctx context.Context, tx *sql.Tx, issuer, userID string) (*rego.User, error) {
 	u := rego.User{}
 	err := tx.QueryRowContext(ctx, "SELECT id, company, role FROM users WHERE issuer = ? AND user_id = ?", issuer, userID).
 		Scan(&u.ID, &u.Company, &u.Role)
@@ -32,9 +44,6 @@ func findUser(ctx context.Context, tx *sql.Tx, issuer, userID string) (*rego.Use
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: find user %q of issuer %q: %w", userID, issuer, err)
-	}
-	if u.Groups, err = userGroups(ctx, tx, u.ID); err != nil {
-		return nil, err
 	}
 	return &u, nil
 }

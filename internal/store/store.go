@@ -43,11 +43,13 @@ var _ host.Directory = (*Store)(nil)
 type Option func(*options)
 
 type options struct {
-	now         func() time.Time
-	onChange    []func()
-	busyTimeout time.Duration
-	readConns   int
+	now      func() time.Time
+	onChange []func()
 }
+
+// busyTimeout is how long a statement waits for a lock another process
+// holds before failing with SQLITE_BUSY.
+const busyTimeout = 5 * time.Second
 
 // WithNow sets the clock used for creation and login times and session
 // expiry. The default is time.Now.
@@ -71,21 +73,11 @@ func OnChange(fn func()) Option {
 	}
 }
 
-// WithBusyTimeout sets how long a statement waits for a lock held by another
-// process before failing with SQLITE_BUSY. The default is 5 seconds.
-func WithBusyTimeout(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.busyTimeout = d
-		}
-	}
-}
-
 // Open opens (creating it when absent) the SQLite directory at path, turns
 // on WAL journaling and foreign keys, and applies pending schema migrations.
 // It does not accept ":memory:" or URI file names: path is a file path.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	o := options{now: time.Now, busyTimeout: 5 * time.Second, readConns: max(4, runtime.NumCPU())}
+	o := options{now: time.Now}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -109,7 +101,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("store: database path %q is a directory", path)
 	}
 
-	w, err := openPool(ctx, abs, o.busyTimeout, false)
+	w, err := openPool(ctx, abs, busyTimeout, false)
 	if err != nil {
 		return nil, err
 	}
@@ -128,13 +120,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 
-	r, err := openPool(ctx, abs, o.busyTimeout, true)
+	r, err := openPool(ctx, abs, busyTimeout, true)
 	if err != nil {
 		w.Close()
 		return nil, err
 	}
-	r.SetMaxOpenConns(o.readConns)
-	r.SetMaxIdleConns(o.readConns)
+	readConns := max(4, runtime.NumCPU())
+	r.SetMaxOpenConns(readConns)
+	r.SetMaxIdleConns(readConns)
 	return &Store{w: w, r: r, now: o.now, onChange: o.onChange}, nil
 }
 

@@ -10,7 +10,7 @@ import (
 )
 
 // Users returns every user, sorted by email then id, each with its group
-// names sorted.
+// names sorted. The list and each user's groups are never nil.
 func (s *Store) Users(ctx context.Context) ([]host.Account, error) {
 	out := []host.Account{}
 	err := s.read(ctx, func(tx *sql.Tx) error {
