@@ -9,7 +9,5 @@ cd "$(dirname "$0")/.."
 bin=$(mktemp -d "${TMPDIR:-/tmp}/pingauthz-bench-bin-XXXXXX")
 trap 'rm -rf "$bin"' EXIT INT TERM
 echo "building into $bin..."
-go build -o "$bin/pingauthz" ./cmd/pingauthz
-go build -o "$bin/pingauthz-plugin" ./cmd/pingauthz-plugin
-go build -o "$bin/loadgen" ./bench/loadgen
+go build -o "$bin/" ./cmd/pingauthz ./cmd/pingauthz-plugin ./bench/loadgen
 "$bin/loadgen" -cli "$bin/pingauthz" "$@"

@@ -10,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/pingauthz/pingauthz/internal/demo"
 	"github.com/pingauthz/pingauthz/internal/pingemu"
+	"github.com/pingauthz/pingauthz/internal/procfs"
 )
 
 // benchUsers returns n emulator accounts in the demo team group.
@@ -109,7 +112,7 @@ func BenchmarkLogin(b *testing.B) {
 				const repeat = 64 // distinct users cycled in "login" mode
 				n := b.N
 				users := benchUsers(max(n, repeat))
-				d := startDemo(b, demo.Options{Users: users, Logger: nullLogger()})
+				d := startDemo(b, demo.Options{Users: users, Logger: hclog.NewNullLogger()})
 				pick := func(i int) pingemu.User { return users[i] }
 				if mode == "login" {
 					runLogins(b, d.URL, repeat, workers, pick) // sign them up first
@@ -133,6 +136,6 @@ func pluginRSS(d *demo.Demo) (float64, error) {
 	if pid <= 0 {
 		return 0, fmt.Errorf("the demo's plugin is not running")
 	}
-	kb, err := vmRSS(pid)
+	kb, err := procfs.VmRSS(pid)
 	return float64(kb) / 1024, err
 }

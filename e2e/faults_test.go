@@ -88,17 +88,11 @@ func TestBadCallbacks(t *testing.T) {
 		}},
 		{"error from the provider", http.StatusBadRequest, func(t *testing.T) *page {
 			a := newBrowser(t, d)
-			authURL := a.mustBegin("")
-			u, _ := url.Parse(authURL)
-			state := u.Query().Get("state")
-			return a.mustGet(d.URL + host.CallbackPath + "?error=access_denied&error_description=no&state=" + url.QueryEscape(state) + "&iss=" + url.QueryEscape(d.IdP.Issuer()))
+			return a.callbackWith(a.mustBegin(""), "error=access_denied&error_description=no")
 		}},
 		{"forged code", http.StatusBadGateway, func(t *testing.T) *page {
 			a := newBrowser(t, d)
-			authURL := a.mustBegin("")
-			u, _ := url.Parse(authURL)
-			state := u.Query().Get("state")
-			return a.mustGet(d.URL + host.CallbackPath + "?code=forged&state=" + url.QueryEscape(state) + "&iss=" + url.QueryEscape(d.IdP.Issuer()))
+			return a.callbackWith(a.mustBegin(""), "code=forged")
 		}},
 	}
 	for _, tt := range tests {

@@ -4,27 +4,23 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	_ "modernc.org/sqlite"
 
 	"github.com/pingauthz/pingauthz/host"
 	"github.com/pingauthz/pingauthz/internal/demo"
 	"github.com/pingauthz/pingauthz/internal/pingemu"
+	"github.com/pingauthz/pingauthz/internal/procfs"
 	"github.com/pingauthz/pingauthz/internal/testutil"
 )
 
@@ -66,15 +62,7 @@ type browser struct {
 }
 
 func newBrowser(tb testing.TB, d *demo.Demo) *browser {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return &browser{tb: tb, d: d, hc: &http.Client{
-		Jar:           jar,
-		Timeout:       30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	return &browser{tb: tb, d: d, hc: demo.NewBrowserClient(http.DefaultTransport)}
 }
 
 // page is a response with its body read.
@@ -261,27 +249,12 @@ func killPlugin(tb testing.TB, d *demo.Demo) {
 		tb.Fatal(err)
 	}
 	deadline := time.Now().Add(time.Minute)
-	for alive(pid) {
+	for procfs.Alive(pid) {
 		if time.Now().After(deadline) {
 			tb.Fatalf("plugin %d still running a minute after SIGKILL", pid)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// alive reports whether process pid exists and is not a zombie.
-func alive(pid int) bool {
-	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return false
-	}
-	s := string(stat)
-	end := strings.LastIndexByte(s, ')')
-	if end < 0 {
-		return false
-	}
-	f := strings.Fields(s[end+1:])
-	return len(f) > 0 && f[0] != "Z" && f[0] != "X"
 }
 
 // retry calls f until it succeeds or the timeout passes.
@@ -295,8 +268,6 @@ func retry(timeout time.Duration, f func() error) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
-var errNoSession = errors.New("no session")
 
 // mustBegin is begin that fails the test on error.
 func (b *browser) mustBegin(returnTo string) string {
@@ -328,22 +299,14 @@ func (b *browser) mustGet(rawURL string) *page {
 	return p
 }
 
-// nullLogger discards the server's log (benchmarks).
-func nullLogger() hclog.Logger { return hclog.NewNullLogger() }
-
-// vmRSS returns a process's resident memory in kB from /proc/<pid>/status.
-func vmRSS(pid int) (int64, error) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+// callbackWith requests the callback with query q and the state of the
+// login authURL began, as a forged or failed provider redirect would.
+func (b *browser) callbackWith(authURL, q string) *page {
+	b.tb.Helper()
+	u, err := url.Parse(authURL)
 	if err != nil {
-		return 0, err
+		b.tb.Fatal(err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(rest)
-			if len(f) == 2 && f[1] == "kB" {
-				return strconv.ParseInt(f[0], 10, 64)
-			}
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+	return b.mustGet(b.d.URL + host.CallbackPath + "?" + q + "&state=" +
+		url.QueryEscape(u.Query().Get("state")) + "&iss=" + url.QueryEscape(b.d.IdP.Issuer()))
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pingauthz/pingauthz/host"
 	"github.com/pingauthz/pingauthz/internal/config"
 	"github.com/pingauthz/pingauthz/internal/demo"
 )
@@ -110,9 +109,7 @@ func TestPagesShowNoSecret(t *testing.T) {
 	// A forged code and an error from the provider, with a valid state.
 	for _, q := range []string{"code=forged-code", "error=access_denied&error_description=denied"} {
 		f := newBrowser(t, d)
-		u, _ := url.Parse(begin(f))
-		st := u.Query().Get("state")
-		p := f.mustGet(d.URL + host.CallbackPath + "?" + q + "&state=" + url.QueryEscape(st) + "&iss=" + url.QueryEscape(d.IdP.Issuer()))
+		p := f.callbackWith(begin(f), q)
 		if p.status < 400 {
 			t.Fatalf("callback with %s: status %d", q, p.status)
 		}

@@ -4,7 +4,6 @@ package host
 
 import (
 	"bufio"
-	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -12,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pingauthz/pingauthz/internal/procfs"
 )
 
 // TestPluginDiesWithHost kills a host process outright (SIGKILL): its
@@ -41,7 +42,7 @@ func TestPluginDiesWithHost(t *testing.T) {
 		_ = cmd.Wait()
 		t.Fatalf("host said %q", sc.Text())
 	}
-	if !processAlive(pid) {
+	if !procfs.Alive(pid) {
 		t.Fatalf("plugin %d is not running while its host runs", pid)
 	}
 	if err := cmd.Process.Kill(); err != nil {
@@ -49,22 +50,11 @@ func TestPluginDiesWithHost(t *testing.T) {
 	}
 	_ = cmd.Wait()
 	deadline := time.Now().Add(30 * time.Second)
-	for processAlive(pid) {
+	for procfs.Alive(pid) {
 		if time.Now().After(deadline) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 			t.Fatalf("plugin %d still runs 30s after its host was killed", pid)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// processAlive reports whether pid exists and is not a zombie.
-func processAlive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	return len(f) > 0 && f[0] != "Z" && f[0] != "X"
 }

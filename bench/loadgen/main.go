@@ -161,28 +161,12 @@ func memory(server int) (serverMB, pluginMB float64, err error) {
 	if err != nil || len(plugins) != 1 {
 		return 0, 0, fmt.Errorf("finding the plugin process of pid %d: %v %v", server, plugins, err)
 	}
-	s, err := vmRSS(server)
+	s, err := procfs.VmRSS(server)
 	if err != nil {
 		return 0, 0, err
 	}
-	p, err := vmRSS(plugins[0])
+	p, err := procfs.VmRSS(plugins[0])
 	return float64(s) / 1024, float64(p) / 1024, err
-}
-
-// vmRSS returns a process's VmRSS in kB.
-func vmRSS(pid int) (int64, error) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			if f := strings.Fields(v); len(f) == 2 && f[1] == "kB" {
-				return strconv.ParseInt(f[0], 10, 64)
-			}
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
 
 var servingLine = regexp.MustCompile(`serving (http://127\.0\.0\.1:\d+) on`)

@@ -68,14 +68,8 @@ func PluginFor(ctx context.Context, path, dir string, progress io.Writer) (strin
 		}
 		return filepath.Abs(path)
 	}
-	if exe, err := os.Executable(); err == nil {
-		if real, err := filepath.EvalSymlinks(exe); err == nil {
-			exe = real
-		}
-		p := filepath.Join(filepath.Dir(exe), server.PluginName)
-		if server.CheckPluginPath(p) == nil {
-			return p, nil
-		}
+	if p, ok := server.PluginBesideExecutable(); ok {
+		return p, nil
 	}
 	built, err := BuildPlugin(ctx, dir, progress)
 	if errors.Is(err, ErrNoGoCommand) {

@@ -4,6 +4,7 @@
 package procfs
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,18 +26,8 @@ func ChildPIDs(parent int, exePrefix string) ([]int, error) {
 		if err != nil {
 			continue
 		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
-		s := string(stat)
-		end := strings.LastIndexByte(s, ')')
-		if end < 0 {
-			continue
-		}
-		fields := strings.Fields(s[end+1:])
-		if len(fields) < 2 || fields[0] == "Z" || fields[1] != want {
+		fields, ok := statFields(pid)
+		if !ok || len(fields) < 2 || fields[0] == "Z" || fields[1] != want {
 			continue
 		}
 		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
@@ -46,4 +37,42 @@ func ChildPIDs(parent int, exePrefix string) ([]int, error) {
 		pids = append(pids, pid)
 	}
 	return pids, nil
+}
+
+// Alive reports whether process pid exists and is neither a zombie nor dead.
+func Alive(pid int) bool {
+	f, ok := statFields(pid)
+	return ok && len(f) > 0 && f[0] != "Z" && f[0] != "X"
+}
+
+// VmRSS returns the resident memory of process pid in kB, from
+// /proc/<pid>/status.
+func VmRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			if f := strings.Fields(rest); len(f) == 2 && f[1] == "kB" {
+				return strconv.ParseInt(f[0], 10, 64)
+			}
+		}
+	}
+	return 0, fmt.Errorf("procfs: no VmRSS in /proc/%d/status", pid)
+}
+
+// statFields returns the fields of /proc/<pid>/stat after the command name
+// (state, ppid, ...); the name may hold spaces and parentheses.
+func statFields(pid int) ([]string, bool) {
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return nil, false
+	}
+	s := string(stat)
+	end := strings.LastIndexByte(s, ')')
+	if end < 0 {
+		return nil, false
+	}
+	return strings.Fields(s[end+1:]), true
 }

@@ -48,3 +48,26 @@ func TestChildPIDs(t *testing.T) {
 		})
 	}
 }
+
+func TestAliveAndVmRSS(t *testing.T) {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("no /proc")
+	}
+	if !Alive(os.Getpid()) {
+		t.Error("Alive(self) = false")
+	}
+	kb, err := VmRSS(os.Getpid())
+	if err != nil || kb <= 0 {
+		t.Errorf("VmRSS(self) = %d, %v", kb, err)
+	}
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skip("no true command")
+	}
+	if Alive(cmd.Process.Pid) {
+		t.Errorf("Alive(%d) = true for a reaped process", cmd.Process.Pid)
+	}
+	if _, err := VmRSS(cmd.Process.Pid); err == nil {
+		t.Errorf("VmRSS(%d) of a reaped process succeeded", cmd.Process.Pid)
+	}
+}

@@ -21,14 +21,9 @@ var ErrPluginNotFound = errors.New("server: plugin binary " + PluginName + " not
 // else the one on PATH. It does not check that the file is a plugin.
 func LocatePlugin() (string, error) {
 	var tried []string
-	if exe, err := os.Executable(); err == nil {
-		if real, err := filepath.EvalSymlinks(exe); err == nil {
-			exe = real
-		}
-		p := filepath.Join(filepath.Dir(exe), PluginName)
-		if isExecutable(p) {
-			return p, nil
-		}
+	if p, ok := PluginBesideExecutable(); ok {
+		return p, nil
+	} else if p != "" {
 		tried = append(tried, p)
 	}
 	if p, err := exec.LookPath(PluginName); err == nil {
@@ -40,6 +35,21 @@ func LocatePlugin() (string, error) {
 	tried = append(tried, "$PATH")
 	return "", fmt.Errorf("%w (looked in %s); build it with `go build ./cmd/%s` or pass --plugin PATH",
 		ErrPluginNotFound, strings.Join(tried, ", "), PluginName)
+}
+
+// PluginBesideExecutable returns the path of the plugin in the directory of
+// the running executable (symlinks resolved), and whether an executable file
+// is there. The path is empty when the executable cannot be found.
+func PluginBesideExecutable() (string, bool) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", false
+	}
+	if real, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = real
+	}
+	p := filepath.Join(filepath.Dir(exe), PluginName)
+	return p, CheckPluginPath(p) == nil
 }
 
 // CheckPluginPath returns an error naming path when it is not an executable
@@ -65,9 +75,4 @@ func ParseChecksum(s string) ([]byte, error) {
 		return nil, fmt.Errorf("server: plugin checksum %q is not a SHA-256 of 64 hex digits", s)
 	}
 	return b, nil
-}
-
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
 }
