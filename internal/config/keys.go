@@ -63,83 +63,78 @@ func (k keySpec) varName() string { return VarName(k.name, k.secure) }
 
 // keys returns the table of known keys, in the order they are documented.
 func keys() []keySpec {
+	claimName := func(s string) string { return checkName(s, "a claim name") }
+	optionalURL := func(s string) string { return checkURL(s, "", false) }
+	clientSecret := stringKey("client_secret", func(c *Config) *string { return &c.ClientSecret }, nil,
+		func(s string) string { return checkRequired(s, "the client secret registered in Ping") })
+	clientSecret.secret = true
+	clientSecret.show = func(c *Config) string { return mask(c.ClientSecret) }
 	return []keySpec{
-		{name: "authorize_url", decode: decodeString(func(c *Config) *string { return &c.AuthorizeURL }, nil),
-			show: func(c *Config) string { return c.AuthorizeURL },
-			check: func(c *Config) string {
-				return checkURL(c.AuthorizeURL, "the Ping authorization endpoint, e.g. https://auth.pingone.com/<environment-id>/as/authorize", false)
-			}},
-		{name: "access_token_url", decode: decodeString(func(c *Config) *string { return &c.AccessTokenURL }, nil),
-			show: func(c *Config) string { return c.AccessTokenURL },
-			check: func(c *Config) string {
-				return checkURL(c.AccessTokenURL, "the Ping token endpoint, e.g. https://auth.pingone.com/<environment-id>/as/token", false)
-			}},
-		{name: "code_challenge", decode: decodeBool(func(c *Config) *bool { return &c.CodeChallenge }),
-			show: func(c *Config) string { return fmt.Sprint(c.CodeChallenge) }},
-		{name: "code_challenge_method", decode: decodeString(func(c *Config) *string { return &c.CodeChallengeMethod }, normalizePKCE),
-			show:  func(c *Config) string { return c.CodeChallengeMethod },
-			check: func(c *Config) string { return checkOneOf(c.CodeChallengeMethod, "S256", "plain") }},
-		{name: "debug", decode: decodeBool(func(c *Config) *bool { return &c.Debug }),
-			show: func(c *Config) string { return fmt.Sprint(c.Debug) }},
-		{name: "groups__enabled", decode: decodeBool(func(c *Config) *bool { return &c.Groups.Enabled }),
-			show: func(c *Config) string { return fmt.Sprint(c.Groups.Enabled) }},
-		{name: "groups__claim", decode: decodeString(func(c *Config) *string { return &c.Groups.Claim }, nil),
-			show:  func(c *Config) string { return c.Groups.Claim },
-			check: func(c *Config) string { return checkName(c.Groups.Claim, "a claim name") }},
-		{name: "groups__case_sensitive", decode: decodeBool(func(c *Config) *bool { return &c.Groups.CaseSensitive }),
-			show: func(c *Config) string { return fmt.Sprint(c.Groups.CaseSensitive) }},
-		{name: "groups__admins", decode: decodeList(func(c *Config) *[]string { return &c.Groups.Admins }, false),
-			show:  func(c *Config) string { return showList(c.Groups.Admins) },
-			check: func(c *Config) string { return checkNames(c.Groups.Admins) }},
-		{name: "groups__prohibit_user_signup_if_not_in_group", decode: decodeBool(func(c *Config) *bool { return &c.Groups.ProhibitUserSignupIfNotInGroup }),
-			show: func(c *Config) string { return fmt.Sprint(c.Groups.ProhibitUserSignupIfNotInGroup) }},
-		{name: "groups__from_dn", decode: decodeBool(func(c *Config) *bool { return &c.Groups.FromDN }),
-			show: func(c *Config) string { return fmt.Sprint(c.Groups.FromDN) }},
-		{name: "issuer", decode: decodeString(func(c *Config) *string { return &c.Issuer }, nil),
-			show:  func(c *Config) string { return c.Issuer },
-			check: func(c *Config) string { return checkURL(c.Issuer, "", true) }},
-		{name: "jwks_url", decode: decodeString(func(c *Config) *string { return &c.JWKSURL }, nil),
-			show:  func(c *Config) string { return c.JWKSURL },
-			check: func(c *Config) string { return checkURL(c.JWKSURL, "", false) }},
-		{name: "userinfo_url", decode: decodeString(func(c *Config) *string { return &c.UserinfoURL }, nil),
-			show:  func(c *Config) string { return c.UserinfoURL },
-			check: func(c *Config) string { return checkURL(c.UserinfoURL, "", false) }},
-		{name: "scopes", decode: decodeList(func(c *Config) *[]string { return &c.Scopes }, true),
-			show:  func(c *Config) string { return showList(c.Scopes) },
-			check: func(c *Config) string { return checkScopes(c.Scopes) }},
-		{name: "claims__user_id", decode: decodeString(func(c *Config) *string { return &c.Claims.UserID }, nil),
-			show:  func(c *Config) string { return c.Claims.UserID },
-			check: func(c *Config) string { return checkName(c.Claims.UserID, "a claim name") }},
-		{name: "claims__email", decode: decodeString(func(c *Config) *string { return &c.Claims.Email }, nil),
-			show:  func(c *Config) string { return c.Claims.Email },
-			check: func(c *Config) string { return checkName(c.Claims.Email, "a claim name") }},
-		{name: "claims__name", decode: decodeString(func(c *Config) *string { return &c.Claims.Name }, nil),
-			show:  func(c *Config) string { return c.Claims.Name },
-			check: func(c *Config) string { return checkName(c.Claims.Name, "a claim name") }},
-		{name: "token_endpoint_auth_method", decode: decodeString(func(c *Config) *string { return &c.TokenEndpointAuthMethod }, strings.ToLower),
-			show: func(c *Config) string { return c.TokenEndpointAuthMethod },
-			check: func(c *Config) string {
-				if c.TokenEndpointAuthMethod == "" {
+		stringKey("authorize_url", func(c *Config) *string { return &c.AuthorizeURL }, nil, func(s string) string {
+			return checkURL(s, "the Ping authorization endpoint, e.g. https://auth.pingone.com/<environment-id>/as/authorize", false)
+		}),
+		stringKey("access_token_url", func(c *Config) *string { return &c.AccessTokenURL }, nil, func(s string) string {
+			return checkURL(s, "the Ping token endpoint, e.g. https://auth.pingone.com/<environment-id>/as/token", false)
+		}),
+		boolKey("code_challenge", func(c *Config) *bool { return &c.CodeChallenge }),
+		stringKey("code_challenge_method", func(c *Config) *string { return &c.CodeChallengeMethod }, normalizePKCE,
+			func(s string) string { return checkOneOf(s, "S256", "plain") }),
+		boolKey("debug", func(c *Config) *bool { return &c.Debug }),
+		boolKey("groups__enabled", func(c *Config) *bool { return &c.Groups.Enabled }),
+		stringKey("groups__claim", func(c *Config) *string { return &c.Groups.Claim }, nil, claimName),
+		boolKey("groups__case_sensitive", func(c *Config) *bool { return &c.Groups.CaseSensitive }),
+		listKey("groups__admins", func(c *Config) *[]string { return &c.Groups.Admins }, false, checkNames),
+		boolKey("groups__prohibit_user_signup_if_not_in_group", func(c *Config) *bool { return &c.Groups.ProhibitUserSignupIfNotInGroup }),
+		boolKey("groups__from_dn", func(c *Config) *bool { return &c.Groups.FromDN }),
+		stringKey("issuer", func(c *Config) *string { return &c.Issuer }, nil, func(s string) string { return checkURL(s, "", true) }),
+		stringKey("jwks_url", func(c *Config) *string { return &c.JWKSURL }, nil, optionalURL),
+		stringKey("userinfo_url", func(c *Config) *string { return &c.UserinfoURL }, nil, optionalURL),
+		listKey("scopes", func(c *Config) *[]string { return &c.Scopes }, true, checkScopes),
+		stringKey("claims__user_id", func(c *Config) *string { return &c.Claims.UserID }, nil, claimName),
+		stringKey("claims__email", func(c *Config) *string { return &c.Claims.Email }, nil, claimName),
+		stringKey("claims__name", func(c *Config) *string { return &c.Claims.Name }, nil, claimName),
+		stringKey("token_endpoint_auth_method", func(c *Config) *string { return &c.TokenEndpointAuthMethod }, strings.ToLower,
+			func(s string) string {
+				if s == "" {
 					return ""
 				}
-				return checkOneOf(c.TokenEndpointAuthMethod, "client_secret_basic", "client_secret_post")
-			}},
-		{name: "policy__dir", decode: decodeString(func(c *Config) *string { return &c.PolicyDir }, nil),
-			show:  func(c *Config) string { return c.PolicyDir },
-			check: func(c *Config) string { return checkDir(c.PolicyDir) }},
-		{name: "client_id", secure: true, decode: decodeString(func(c *Config) *string { return &c.ClientID }, nil),
-			show: func(c *Config) string { return c.ClientID },
-			check: func(c *Config) string {
-				return checkRequired(c.ClientID, "the client (application) ID registered in Ping")
-			}},
-		{name: "client_secret", secure: true, secret: true, decode: decodeString(func(c *Config) *string { return &c.ClientSecret }, nil),
-			show: func(c *Config) string { return mask(c.ClientSecret) },
-			check: func(c *Config) string {
-				return checkRequired(c.ClientSecret, "the client secret registered in Ping")
-			}},
-		{name: "default_company", secure: true, decode: decodeString(func(c *Config) *string { return &c.DefaultCompany }, nil),
-			show: func(c *Config) string { return c.DefaultCompany }},
+				return checkOneOf(s, "client_secret_basic", "client_secret_post")
+			}),
+		stringKey("policy__dir", func(c *Config) *string { return &c.PolicyDir }, nil, checkDir),
+		secure(stringKey("client_id", func(c *Config) *string { return &c.ClientID }, nil,
+			func(s string) string { return checkRequired(s, "the client (application) ID registered in Ping") })),
+		secure(clientSecret),
+		secure(stringKey("default_company", func(c *Config) *string { return &c.DefaultCompany }, nil, nil)),
 	}
+}
+
+// stringKey is a string setting held at field; norm rewrites a decoded value
+// and check validates it, each when not nil.
+func stringKey(name string, field func(*Config) *string, norm, check func(string) string) keySpec {
+	k := keySpec{name: name, decode: decodeString(field, norm), show: func(c *Config) string { return *field(c) }}
+	if check != nil {
+		k.check = func(c *Config) string { return check(*field(c)) }
+	}
+	return k
+}
+
+// boolKey is a boolean setting held at field.
+func boolKey(name string, field func(*Config) *bool) keySpec {
+	return keySpec{name: name, decode: decodeBool(field), show: func(c *Config) string { return fmt.Sprint(*field(c)) }}
+}
+
+// listKey is a list setting held at field (see decodeList for splitSpaces),
+// validated by check.
+func listKey(name string, field func(*Config) *[]string, splitSpaces bool, check func([]string) string) keySpec {
+	return keySpec{name: name, decode: decodeList(field, splitSpaces),
+		show:  func(c *Config) string { return showList(*field(c)) },
+		check: func(c *Config) string { return check(*field(c)) }}
+}
+
+// secure moves k to the secure section.
+func secure(k keySpec) keySpec {
+	k.secure = true
+	return k
 }
 
 // mask hides a secret entirely: it tells only whether one is set.
