@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -28,7 +27,6 @@ type Engine struct {
 	store    storage.Store
 	query    oparego.PreparedEvalQuery
 	logger   hclog.Logger
-	writeMu  sync.Mutex // serializes SetDirectory
 }
 
 // Option configures New.
@@ -120,8 +118,6 @@ func (e *Engine) SetDirectory(ctx context.Context, dir *Directory) error {
 	if err != nil {
 		return err
 	}
-	e.writeMu.Lock()
-	defer e.writeMu.Unlock()
 	if err := storage.WriteOne(ctx, e.store, storage.AddOp, storage.Path{"clearml", "directory"}, v); err != nil {
 		return fmt.Errorf("rego: set directory: %w", err)
 	}

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/loader"
 	"github.com/open-policy-agent/opa/v1/tester"
@@ -209,7 +208,7 @@ func policyEval(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 	}
-	engine, err := rego.New(ctx, cfg, rego.WithLogger(hclog.NewNullLogger()))
+	engine, err := rego.New(ctx, cfg)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
