@@ -25,6 +25,16 @@ type authRequest struct {
 
 func (a authRequest) get(k string) string { return a.values.Get(k) }
 
+// pkceMethod is the request's code_challenge_method; with a challenge and no
+// method it is "plain", as Ping does.
+func (a authRequest) pkceMethod() string {
+	method := a.get("code_challenge_method")
+	if a.get("code_challenge") != "" && method == "" {
+		return "plain"
+	}
+	return method
+}
+
 // authzError is a rejected authorization request. Redirectable errors go back
 // to the client; the others are shown on an error page.
 type authzError struct {
@@ -90,14 +100,11 @@ func (s *Server) parseAuthRequest(v url.Values) (authRequest, Client, *authzErro
 	if !slices.Contains(strings.Fields(a.get("scope")), "openid") {
 		return bad("invalid_scope", "scope must contain openid")
 	}
-	challenge, method := a.get("code_challenge"), a.get("code_challenge_method")
+	challenge, method := a.get("code_challenge"), a.pkceMethod()
 	if challenge == "" && method != "" {
 		return bad("invalid_request", "code_challenge_method without code_challenge")
 	}
 	if challenge != "" {
-		if method == "" {
-			method = "plain" // as Ping does: a missing method means plain
-		}
 		if method != "plain" && method != "S256" {
 			return bad("invalid_request", fmt.Sprintf("code_challenge_method %q is not supported", method))
 		}
@@ -247,10 +254,7 @@ func (s *Server) newCode(a authRequest, username string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	method := a.get("code_challenge_method")
-	if a.get("code_challenge") != "" && method == "" {
-		method = "plain"
-	}
+	method := a.pkceMethod()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()

@@ -159,7 +159,6 @@ type Server struct {
 	ttl    time.Duration
 	now    func() time.Time
 	base   string // http://host:port
-	ln     net.Listener
 	srv    *http.Server
 	mux    *http.ServeMux
 
@@ -223,10 +222,6 @@ func Start(opts Options) (*Server, error) {
 	if err := s.addUsers(opts.Users); err != nil {
 		return nil, err
 	}
-	if _, err := s.RotateKey(); err != nil {
-		return nil, err
-	}
-
 	addr := opts.Addr
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -234,11 +229,13 @@ func Start(opts Options) (*Server, error) {
 	if err := checkLoopback(addr); err != nil {
 		return nil, err
 	}
+	if _, err := s.RotateKey(); err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("pingemu: listen on %s: %w", addr, err)
 	}
-	s.ln = ln
 	s.base = "http://" + ln.Addr().String()
 	s.mux = s.routes()
 	s.srv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
