@@ -25,6 +25,7 @@ import (
 	"github.com/pingauthz/pingauthz/internal/pingemu"
 	"github.com/pingauthz/pingauthz/internal/procfs"
 	"github.com/pingauthz/pingauthz/internal/testutil"
+	"github.com/pingauthz/pingauthz/sso"
 )
 
 // process is a CLI process whose stdout is scanned line by line.
@@ -228,7 +229,7 @@ func TestServeBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var users []host.Account
+	var users []sso.Account
 	if err := json.Unmarshal(out, &users); err != nil {
 		t.Fatal(err)
 	}

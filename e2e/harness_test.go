@@ -22,6 +22,7 @@ import (
 	"github.com/pingauthz/pingauthz/internal/pingemu"
 	"github.com/pingauthz/pingauthz/internal/procfs"
 	"github.com/pingauthz/pingauthz/internal/testutil"
+	"github.com/pingauthz/pingauthz/sso"
 )
 
 // startDemo runs the demo on loopback ports with the prebuilt plugin.
@@ -128,7 +129,7 @@ func (b *browser) login(username, returnTo string) (*page, error) {
 }
 
 // mustLogin logs in and fails unless the login ends on a session.
-func (b *browser) mustLogin(username string) *host.Account {
+func (b *browser) mustLogin(username string) *sso.Account {
 	b.tb.Helper()
 	p, err := b.login(username, "")
 	if err != nil {
@@ -145,7 +146,7 @@ func (b *browser) mustLogin(username string) *host.Account {
 }
 
 // me returns the session's account from /api/me.
-func (b *browser) me() (*host.Account, error) {
+func (b *browser) me() (*sso.Account, error) {
 	p, err := b.get(b.d.URL + "/api/me")
 	if err != nil {
 		return nil, err
@@ -153,7 +154,7 @@ func (b *browser) me() (*host.Account, error) {
 	if p.status != http.StatusOK {
 		return nil, fmt.Errorf("GET /api/me: status %d: %s", p.status, p.body)
 	}
-	var a host.Account
+	var a sso.Account
 	if err := json.Unmarshal([]byte(p.body), &a); err != nil {
 		return nil, fmt.Errorf("GET /api/me: %w", err)
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pingauthz/pingauthz/host"
@@ -137,14 +139,14 @@ func (s *site) login(t *testing.T, hc *http.Client, user, password, returnTo str
 	return resp
 }
 
-func me(t *testing.T, hc *http.Client, public string) (int, host.Account) {
+func me(t *testing.T, hc *http.Client, public string) (int, sso.Account) {
 	t.Helper()
 	resp, err := hc.Get(public + "/api/me")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var a host.Account
+	var a sso.Account
 	if resp.StatusCode == http.StatusOK {
 		if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
 			t.Fatal(err)

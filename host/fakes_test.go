@@ -11,28 +11,30 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/pingauthz/pingauthz/plugin"
-	"github.com/pingauthz/pingauthz/rego"
 )
 
-// fakeAuth is an in-memory Authenticator: Begin hands out single-use states,
-// Complete checks them against the callback's state parameter.
+// fakeAuth is an in-memory Authenticator: Begin hands out states, Complete
+// checks them against the callback's state parameter. Like the plugin, it
+// does not remember used states: the directory consumes them.
 type fakeAuth struct {
 	mu sync.Mutex
 	n  int
 	// pending maps a sealed state to its state parameter and return path.
 	pending map[string][2]string
 
-	identity    rego.Identity
-	decision    rego.Decision
+	identity    sso.Identity
+	decision    sso.Decision
 	beginErr    error
 	completeErr error
 	decideErr   error
 
 	begins    []plugin.BeginRequest
 	completes []plugin.CompleteRequest
-	inputs    []rego.Input
-	dirs      []*rego.Directory
+	inputs    []sso.Input
+	dirs      []*sso.Directory
 }
 
 func newFakeAuth() *fakeAuth {
@@ -66,24 +68,24 @@ func (f *fakeAuth) Complete(_ context.Context, req *plugin.CompleteRequest) (*pl
 		return nil, f.completeErr
 	}
 	p, ok := f.pending[req.SealedState]
-	delete(f.pending, req.SealedState)
 	if !ok || req.Query["state"] != p[0] {
 		return nil, &plugin.LoginError{Kind: plugin.KindInvalidState, Message: "the login state is invalid or was already used"}
 	}
 	if e := req.Query["error"]; e != "" {
 		return nil, &plugin.LoginError{Kind: plugin.KindProvider, Message: "the identity provider refused the login: " + e}
 	}
-	return &plugin.CompleteResponse{Identity: f.identity, ReturnTo: p[1]}, nil
+	return &plugin.CompleteResponse{Identity: f.identity, ReturnTo: p[1],
+		State: sso.LoginState{ID: p[0], Expires: time.Now().Add(10 * time.Minute)}}, nil
 }
 
-func (f *fakeAuth) SetDirectory(_ context.Context, dir *rego.Directory) error {
+func (f *fakeAuth) SetDirectory(_ context.Context, dir *sso.Directory) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.dirs = append(f.dirs, dir)
 	return nil
 }
 
-func (f *fakeAuth) Decide(_ context.Context, in *rego.Input) (*rego.Decision, error) {
+func (f *fakeAuth) Decide(_ context.Context, in *sso.Input) (*sso.Decision, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.inputs = append(f.inputs, *in)
@@ -98,29 +100,31 @@ func (f *fakeAuth) Decide(_ context.Context, in *rego.Input) (*rego.Decision, er
 type fakeDirectory struct {
 	mu       sync.Mutex
 	now      func() time.Time
-	users    map[string]*Account // by issuer + "|" + user id
+	users    map[string]*sso.Account // by issuer + "|" + user id
 	sessions map[string]fakeSession
+	states   map[string]bool // consumed login states
 	applyErr error
 	findErr  error
 	writes   int
 }
 
 type fakeSession struct {
-	userKey string
-	expires time.Time
+	userKey             string
+	expires             time.Time
+	pingGroups, reasons []string
 }
 
 func newFakeDirectory(now func() time.Time) *fakeDirectory {
-	return &fakeDirectory{now: now, users: map[string]*Account{}, sessions: map[string]fakeSession{}}
+	return &fakeDirectory{now: now, users: map[string]*sso.Account{}, sessions: map[string]fakeSession{}, states: map[string]bool{}}
 }
 
-func (d *fakeDirectory) addUser(issuer, userID string, a Account) {
+func (d *fakeDirectory) addUser(issuer, userID string, a sso.Account) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.users[issuer+"|"+userID] = &a
 }
 
-func (d *fakeDirectory) FindUser(_ context.Context, issuer, userID string) (*rego.User, error) {
+func (d *fakeDirectory) FindUser(_ context.Context, issuer, userID string) (*sso.User, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.findErr != nil {
@@ -128,16 +132,22 @@ func (d *fakeDirectory) FindUser(_ context.Context, issuer, userID string) (*reg
 	}
 	a, ok := d.users[issuer+"|"+userID]
 	if !ok {
-		return nil, ErrNotFound
+		return nil, sso.ErrNotFound
 	}
-	return &rego.User{ID: a.ID, Company: a.Company, Role: a.Role, Groups: slices.Clone(a.Groups)}, nil
+	return &sso.User{ID: a.ID, Company: a.Company, Role: a.Role, Groups: slices.Clone(a.Groups)}, nil
 }
 
-func (d *fakeDirectory) Login(_ context.Context, id *rego.Identity, dec *rego.Decision, ttl time.Duration) (*Account, string, error) {
+func (d *fakeDirectory) Login(_ context.Context, st sso.LoginState, id *sso.Identity, dec *sso.Decision, ttl time.Duration) (*sso.Account, string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.applyErr != nil {
 		return nil, "", d.applyErr
+	}
+	if st.ID == "" {
+		return nil, "", errors.New("fake: Login without a login state")
+	}
+	if d.states[st.ID] {
+		return nil, "", sso.ErrReplayed
 	}
 	if !dec.Allow {
 		return nil, "", errors.New("fake: Login called with a deny")
@@ -148,7 +158,8 @@ func (d *fakeDirectory) Login(_ context.Context, id *rego.Identity, dec *rego.De
 	case !ok && !dec.Signup:
 		return nil, "", errors.New("fake: no such user and no sign-up")
 	case !ok:
-		a = &Account{ID: "u-" + id.UserID, Email: id.Email, Name: id.Name, Company: dec.Company, Role: "user"}
+		a = &sso.Account{ID: "u-" + id.UserID, Email: id.Email, Name: id.Name, Company: dec.Company,
+			CompanyName: "Company " + dec.Company, Role: "user"}
 	default:
 		c := *a
 		a = &c
@@ -160,23 +171,26 @@ func (d *fakeDirectory) Login(_ context.Context, id *rego.Identity, dec *rego.De
 		a.Groups = slices.Clone(dec.Groups)
 	}
 	d.users[key] = a
+	d.states[st.ID] = true
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	tok := hex.EncodeToString(b)
-	d.sessions[tok] = fakeSession{userKey: key, expires: d.now().Add(ttl)}
+	d.sessions[tok] = fakeSession{userKey: key, expires: d.now().Add(ttl), pingGroups: id.Groups, reasons: dec.Reasons}
 	d.writes++
 	c := *a
+	c.PingGroups, c.Reasons = id.Groups, dec.Reasons
 	return &c, tok, nil
 }
 
-func (d *fakeDirectory) SessionAccount(_ context.Context, token string) (*Account, error) {
+func (d *fakeDirectory) SessionAccount(_ context.Context, token string) (*sso.Account, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s, ok := d.sessions[token]
 	if !ok || !d.now().Before(s.expires) {
-		return nil, ErrNotFound
+		return nil, sso.ErrNotFound
 	}
 	a := *d.users[s.userKey]
+	a.PingGroups, a.Reasons = s.pingGroups, s.reasons
 	return &a, nil
 }
 

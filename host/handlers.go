@@ -9,12 +9,13 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/hashicorp/go-hclog"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/pingauthz/pingauthz/plugin"
-	"github.com/pingauthz/pingauthz/rego"
 )
 
 // CallbackPath is where the provider sends the browser back after a login.
@@ -208,7 +209,7 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	id := done.Identity
 	user, err := h.cfg.Directory.FindUser(ctx, id.Issuer, id.UserID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, sso.ErrNotFound) {
 		user, err = nil, nil
 	}
 	if err != nil {
@@ -216,7 +217,7 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, http.StatusInternalServerError, "Sign-in failed", "Sign-in could not be completed. Please try again later.")
 		return
 	}
-	d, err := h.cfg.Auth.Decide(ctx, &rego.Input{Identity: id, User: user})
+	d, err := h.cfg.Auth.Decide(ctx, &sso.Input{Identity: id, User: user})
 	if err != nil {
 		h.fail(w, "decide", err)
 		return
@@ -226,7 +227,12 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 		h.renderPage(w, http.StatusForbidden, denyTemplate, denyPage{Title: "Access denied", Reasons: reasonsOf(d.Reasons)})
 		return
 	}
-	acct, token, err := h.cfg.Directory.Login(ctx, &id, d, h.cfg.SessionTTL)
+	acct, token, err := h.cfg.Directory.Login(ctx, done.State, &id, d, h.cfg.SessionTTL)
+	if errors.Is(err, sso.ErrReplayed) {
+		h.log.Info("callback: login state replayed", "issuer", id.Issuer, "user_id", id.UserID)
+		h.renderError(w, http.StatusBadRequest, "Sign-in failed", "This sign-in was already completed. Please log in again.")
+		return
+	}
 	if err != nil {
 		h.log.Error("callback: apply decision", "issuer", id.Issuer, "user_id", id.UserID, "reasons", d.Reasons, "error", err)
 		if h.cfg.OnDirectoryChange != nil {
@@ -262,13 +268,13 @@ func (h *handler) sessionCookieFor(token string) *http.Cookie {
 }
 
 // account returns the account of the request's session, nil without one.
-func (h *handler) account(r *http.Request) (*Account, error) {
+func (h *handler) account(r *http.Request) (*sso.Account, error) {
 	c, err := r.Cookie(h.sessionCookie)
 	if err != nil || c.Value == "" {
 		return nil, nil
 	}
 	a, err := h.cfg.Directory.SessionAccount(r.Context(), c.Value)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, sso.ErrNotFound) {
 		return nil, nil
 	}
 	return a, err
@@ -300,8 +306,10 @@ func (h *handler) me(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "not logged in"})
 	default:
 		out := *a
-		if out.Groups == nil {
-			out.Groups = []string{}
+		for _, l := range []*[]string{&out.Groups, &out.PingGroups, &out.Reasons} {
+			if *l == nil {
+				*l = []string{}
+			}
 		}
 		writeJSON(w, http.StatusOK, out)
 	}

@@ -13,11 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/pingauthz/pingauthz/plugin"
-	"github.com/pingauthz/pingauthz/rego"
 )
 
 const testIssuer = "https://auth.pingone.com/env/as"
@@ -37,9 +38,9 @@ func newTestEnv(t *testing.T, publicURL string) *testEnv {
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	e := &testEnv{t: t, auth: newFakeAuth(), dir: newFakeDirectory(clock), public: publicURL}
-	e.auth.identity = rego.Identity{Issuer: testIssuer, Subject: "s-1", UserID: "s-1", Email: "ada@example.com", Name: "Ada"}
+	e.auth.identity = sso.Identity{Issuer: testIssuer, Subject: "s-1", UserID: "s-1", Email: "ada@example.com", Name: "Ada"}
 	admin := "admin"
-	e.auth.decision = rego.Decision{Allow: true, Signup: true, Company: "c1", Role: &admin, SyncGroups: true,
+	e.auth.decision = sso.Decision{Allow: true, Signup: true, Company: "c1", Role: &admin, SyncGroups: true,
 		Groups: []string{"ML Team", "Ops"}, Reasons: []string{"signup:default_company", "role:admin_group", "groups:synced"}}
 	h, err := NewHandler(HandlerConfig{
 		Auth: e.auth, Directory: e.dir, PublicURL: publicURL, SessionTTL: time.Hour, Now: clock,
@@ -247,9 +248,13 @@ func TestCallbackReplayedState(t *testing.T) {
 	if resp := e.do("GET", CallbackPath+"?code=abc&state="+state, nil, c); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("first callback: status %d", resp.StatusCode)
 	}
+	_, _, sessions := e.dir.counts()
 	resp := e.do("GET", CallbackPath+"?code=abc&state="+state, nil, c)
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("replay: status %d, want 400", resp.StatusCode)
+	}
+	if _, _, n := e.dir.counts(); n != sessions || cookieNamed(resp, sessionCookieName) != nil {
+		t.Fatalf("the replay started a session")
 	}
 	if got := e.auth.completes[1].Query; got["code"] != "abc" || got["state"] != state {
 		t.Fatalf("Complete query %v", got)
@@ -258,7 +263,7 @@ func TestCallbackReplayedState(t *testing.T) {
 
 func TestCallbackDeny(t *testing.T) {
 	e := newTestEnv(t, "http://127.0.0.1:8080")
-	e.auth.decision = rego.Decision{Allow: false, Reasons: []string{"deny:email_not_verified", "deny:custom_rule"}}
+	e.auth.decision = sso.Decision{Allow: false, Reasons: []string{"deny:email_not_verified", "deny:custom_rule"}}
 	resp := e.signIn("/x")
 	page := body(t, resp)
 	if resp.StatusCode != http.StatusForbidden {
@@ -266,8 +271,8 @@ func TestCallbackDeny(t *testing.T) {
 	}
 	got := items(byID(t, page, "reasons"))
 	want := []string{
-		"deny:email_not_verified: Your email address is not verified at the identity provider.",
-		"deny:custom_rule",
+		"deny:email_not_verified: " + sso.Sentence("deny:email_not_verified"),
+		"deny:custom_rule: An operator rule (custom_rule) denies the sign-in.",
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("reasons %q, want %q", got, want)
@@ -313,7 +318,8 @@ func TestCallbackAllowStartsSession(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := map[string]any{"id": "u-s-1", "email": "ada@example.com", "name": "Ada", "company": "c1",
-				"role": "admin", "groups": []any{"ML Team", "Ops"}}
+				"company_name": "Company c1", "role": "admin", "groups": []any{"ML Team", "Ops"},
+				"ping_groups": []any{}, "reasons": e.auth.decision.Reasons}
 			gotJSON, _ := json.Marshal(got)
 			wantJSON, _ := json.Marshal(want)
 			if string(gotJSON) != string(wantJSON) {
@@ -336,8 +342,8 @@ func TestCallbackAllowStartsSession(t *testing.T) {
 
 func TestCallbackExistingUser(t *testing.T) {
 	e := newTestEnv(t, "http://127.0.0.1:8080")
-	e.dir.addUser(testIssuer, "s-1", Account{ID: "u9", Email: "ada@example.com", Company: "c1", Role: "user", Groups: []string{"Old"}})
-	e.auth.decision = rego.Decision{Allow: true, Company: "c1", Reasons: []string{"login:existing_user"}}
+	e.dir.addUser(testIssuer, "s-1", sso.Account{ID: "u9", Email: "ada@example.com", Company: "c1", Role: "user", Groups: []string{"Old"}})
+	e.auth.decision = sso.Decision{Allow: true, Company: "c1", Reasons: []string{"login:existing_user"}}
 	if resp := e.signIn(""); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
 		t.Fatalf("status %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
 	}

@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"html/template"
 	"net/http"
-	"strings"
+
+	"github.com/pingauthz/pingauthz/sso"
 )
 
 // pageCSP forbids scripts, frames and foreign form targets on every page.
@@ -53,7 +54,7 @@ var (
 
 	denyTemplate = mustContent("deny", `{{define "content"}}
 <p class="error" id="error">Your sign-in was not allowed.</p>
-<ul id="reasons">{{range .Reasons}}<li data-code="{{.Code}}"><code>{{.Code}}</code>{{with .Text}}: {{.}}{{end}}</li>{{end}}</ul>
+<ul id="reasons">{{range .Reasons}}<li data-code="{{.Code}}"><code>{{.Code}}</code>: {{.Text}}</li>{{end}}</ul>
 <p>Ask an administrator if you think this is wrong. <a href="/">Home</a></p>
 {{end}}`)
 
@@ -71,10 +72,10 @@ func mustContent(name, content string) *template.Template {
 // homePage is the data of the home page; Account is nil when signed out.
 type homePage struct {
 	Title   string
-	Account *Account
+	Account *sso.Account
 }
 
-// reason is one reason code of a deny with its human sentence, if known.
+// reason is one reason code with its sentence.
 type reason struct {
 	Code string
 	Text string
@@ -90,36 +91,11 @@ type errorPage struct {
 	Message string
 }
 
-// reasonTexts explains the reason codes of the default policies. A code not
-// listed is shown without a sentence.
-var reasonTexts = map[string]string{
-	"deny:not_whitelisted":    "your email address and its domain are not on the sign-up list.",
-	"deny:email_not_verified": "your email address is not verified at the identity provider.",
-	"deny:unknown_company":    "the company you would join does not exist.",
-	"deny:not_in_group":       "sign-up requires membership in a group that exists in the company.",
-	"deny:invalid_user":       "your existing account has no company.",
-	"login:existing_user":     "you already have an account.",
-	"signup:default_company":  "new users join the default company.",
-	"signup:whitelist_email":  "your email address is on the sign-up list.",
-	"signup:whitelist_domain": "your email domain is on the sign-up list.",
-	"role:admin_group":        "you are a member of an administrator group.",
-	"role:not_in_admin_group": "you are not a member of an administrator group.",
-	"role:whitelist_admin":    "the sign-up list makes you an administrator.",
-	"role:new_user":           "new users get the user role.",
-	"role:unchanged":          "your role stays as it is.",
-	"groups:synced":           "your groups were synchronized.",
-	"groups:disabled":         "group synchronization is off.",
-}
-
 // reasonsOf pairs every code with its sentence.
 func reasonsOf(codes []string) []reason {
 	out := make([]reason, 0, len(codes))
 	for _, c := range codes {
-		text := reasonTexts[c]
-		if text != "" {
-			text = strings.ToUpper(text[:1]) + text[1:]
-		}
-		out = append(out, reason{Code: c, Text: text})
+		out = append(out, reason{Code: c, Text: sso.Sentence(c)})
 	}
 	return out
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"golang.org/x/net/html"
+
+	"github.com/pingauthz/pingauthz/sso"
 )
 
 // byID finds the element with the given id in an HTML page.
@@ -58,8 +60,8 @@ func items(n *html.Node) []string {
 func TestReasonsOf(t *testing.T) {
 	got := reasonsOf([]string{"deny:not_whitelisted", "custom:rule"})
 	want := []reason{
-		{Code: "deny:not_whitelisted", Text: "Your email address and its domain are not on the sign-up list."},
-		{Code: "custom:rule"},
+		{Code: "deny:not_whitelisted", Text: sso.Sentence("deny:not_whitelisted")},
+		{Code: "custom:rule", Text: `The policy gave the reason "custom:rule".`},
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("reasonsOf = %+v, want %+v", got, want)

@@ -11,13 +11,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/pingauthz/pingauthz/plugin"
-	"github.com/pingauthz/pingauthz/rego"
 )
 
 // Defaults of Config.
@@ -85,7 +86,7 @@ type Config struct {
 	// Directory, when set, is read and pushed at every launch and by
 	// PushDirectory. When nil, the last directory given to SetDirectory is
 	// pushed again after a restart.
-	Directory func(ctx context.Context) (*rego.Directory, error)
+	Directory func(ctx context.Context) (*sso.Directory, error)
 	// BackoffMin and BackoffMax bound the wait between restart attempts of
 	// a plugin that keeps failing; zero means DefaultBackoffMin/Max.
 	BackoffMin, BackoffMax time.Duration
@@ -121,7 +122,7 @@ type Plugin struct {
 	nextAttempt time.Time
 	failures    int
 	lastErr     error
-	lastDir     *rego.Directory
+	lastDir     *sso.Directory
 	restarts    int
 	closed      bool
 	bg          sync.WaitGroup // restarts and kills running in the background
@@ -181,7 +182,7 @@ func Start(ctx context.Context, cfg Config) (*Plugin, error) {
 // launch starts a plugin process, connects to it and pushes the directory
 // (from Config.Directory, else lastDir). It leaves nothing running when it
 // fails.
-func (p *Plugin) launch(ctx context.Context, lastDir *rego.Directory) (*instance, error) {
+func (p *Plugin) launch(ctx context.Context, lastDir *sso.Directory) (*instance, error) {
 	dir := lastDir
 	if p.cfg.Directory != nil {
 		// Read first: no process is started for a directory that cannot be read.
@@ -302,7 +303,7 @@ func (p *Plugin) retireLocked(inst *instance) {
 }
 
 // restart launches a new instance in the background; callers wait on done.
-func (p *Plugin) restart(done chan struct{}, lastDir *rego.Directory) {
+func (p *Plugin) restart(done chan struct{}, lastDir *sso.Directory) {
 	defer p.bg.Done()
 	inst, err := p.launch(context.Background(), lastDir)
 	p.mu.Lock()
@@ -410,8 +411,8 @@ func (p *Plugin) Complete(ctx context.Context, req *plugin.CompleteRequest) (*pl
 }
 
 // Decide implements plugin.Authenticator.
-func (p *Plugin) Decide(ctx context.Context, in *rego.Input) (*rego.Decision, error) {
-	var out *rego.Decision
+func (p *Plugin) Decide(ctx context.Context, in *sso.Input) (*sso.Decision, error) {
+	var out *sso.Decision
 	err := p.do(ctx, true, func(ctx context.Context, a plugin.Authenticator) (err error) {
 		out, err = a.Decide(ctx, in)
 		return err
@@ -422,7 +423,7 @@ func (p *Plugin) Decide(ctx context.Context, in *rego.Input) (*rego.Decision, er
 // SetDirectory implements plugin.Authenticator. Without Config.Directory,
 // dir is also what every later restart pushes, even when this push fails
 // because the plugin is down.
-func (p *Plugin) SetDirectory(ctx context.Context, dir *rego.Directory) error {
+func (p *Plugin) SetDirectory(ctx context.Context, dir *sso.Directory) error {
 	if dir == nil {
 		return errors.New("host: SetDirectory: directory is nil")
 	}

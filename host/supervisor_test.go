@@ -16,12 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pingauthz/pingauthz/internal/pingemu"
 	"github.com/pingauthz/pingauthz/internal/testutil"
 	"github.com/pingauthz/pingauthz/plugin/ping"
-	"github.com/pingauthz/pingauthz/rego"
 )
 
 // pluginBuild builds cmd/pingauthz-plugin once for the package's tests.
@@ -123,12 +124,12 @@ func emulatorEnv(t *testing.T) []string {
 // dirSource is a directory that tests change; it counts reads and can fail.
 type dirSource struct {
 	mu    sync.Mutex
-	dir   *rego.Directory
+	dir   *sso.Directory
 	err   error
 	reads int
 }
 
-func (s *dirSource) read(context.Context) (*rego.Directory, error) {
+func (s *dirSource) read(context.Context) (*sso.Directory, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reads++
@@ -138,7 +139,7 @@ func (s *dirSource) read(context.Context) (*rego.Directory, error) {
 	return s.dir, nil
 }
 
-func (s *dirSource) set(dir *rego.Directory, err error) {
+func (s *dirSource) set(dir *sso.Directory, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.dir, s.err = dir, err
@@ -151,19 +152,19 @@ func (s *dirSource) readCount() int {
 }
 
 // whitelisting returns a directory that signs up users of domain into c1.
-func whitelisting(domain string) *rego.Directory {
-	d := &rego.Directory{
-		Companies: map[string]rego.Company{"c1": {Name: "Acme", Groups: []string{"ML Team"}}},
-		Whitelist: rego.Whitelist{Emails: map[string]rego.WhitelistEntry{}, Domains: map[string]rego.WhitelistEntry{}},
+func whitelisting(domain string) *sso.Directory {
+	d := &sso.Directory{
+		Companies: map[string]sso.Company{"c1": {Name: "Acme", Groups: []string{"ML Team"}}},
+		Whitelist: sso.Whitelist{Emails: map[string]sso.WhitelistEntry{}, Domains: map[string]sso.WhitelistEntry{}},
 	}
 	if domain != "" {
-		d.Whitelist.Domains[domain] = rego.WhitelistEntry{Company: "c1"}
+		d.Whitelist.Domains[domain] = sso.WhitelistEntry{Company: "c1"}
 	}
 	return d
 }
 
 // newcomer is the policy input of a first login by bob@acme.com.
-var newcomer = &rego.Input{Identity: rego.Identity{
+var newcomer = &sso.Input{Identity: sso.Identity{
 	Issuer: "https://idp.example/as", Subject: "b-1", UserID: "b-1", Email: "bob@acme.com", Name: "Bob",
 }}
 
@@ -229,7 +230,7 @@ func startOrClose(t *testing.T, cfg Config) (*Plugin, error) {
 	return p, err
 }
 
-func decide(t *testing.T, p *Plugin) *rego.Decision {
+func decide(t *testing.T, p *Plugin) *sso.Decision {
 	t.Helper()
 	d, err := p.Decide(context.Background(), newcomer)
 	if err != nil {

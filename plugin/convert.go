@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	pb "github.com/pingauthz/pingauthz/plugin/proto"
-	"github.com/pingauthz/pingauthz/rego"
 )
 
 // The converters below translate between the Go contract and its protobuf
@@ -15,7 +16,7 @@ import (
 // as a JSON object and come back as encoding/json decodes them (numbers as
 // float64).
 
-func identityToProto(id *rego.Identity) (*pb.Identity, error) {
+func identityToProto(id *sso.Identity) (*pb.Identity, error) {
 	var claims []byte
 	if len(id.Claims) > 0 {
 		var err error
@@ -35,11 +36,11 @@ func identityToProto(id *rego.Identity) (*pb.Identity, error) {
 	}, nil
 }
 
-func identityFromProto(p *pb.Identity) (rego.Identity, error) {
+func identityFromProto(p *pb.Identity) (sso.Identity, error) {
 	if p == nil {
-		return rego.Identity{}, nil
+		return sso.Identity{}, nil
 	}
-	id := rego.Identity{
+	id := sso.Identity{
 		Issuer:        p.GetIssuer(),
 		Subject:       p.GetSubject(),
 		UserID:        p.GetUserId(),
@@ -50,7 +51,7 @@ func identityFromProto(p *pb.Identity) (rego.Identity, error) {
 	}
 	if len(p.GetClaims()) > 0 {
 		if err := decodeClaims(p.GetClaims(), &id.Claims); err != nil {
-			return rego.Identity{}, fmt.Errorf("plugin: decoding the claims of %q: %w", id.Subject, err)
+			return sso.Identity{}, fmt.Errorf("plugin: decoding the claims of %q: %w", id.Subject, err)
 		}
 	}
 	return id, nil
@@ -71,21 +72,21 @@ func decodeClaims(data []byte, claims *map[string]any) error {
 	return nil
 }
 
-func userToProto(u *rego.User) *pb.User {
+func userToProto(u *sso.User) *pb.User {
 	if u == nil {
 		return nil
 	}
 	return &pb.User{Id: u.ID, Company: u.Company, Role: u.Role, Groups: u.Groups}
 }
 
-func userFromProto(p *pb.User) *rego.User {
+func userFromProto(p *pb.User) *sso.User {
 	if p == nil {
 		return nil
 	}
-	return &rego.User{ID: p.GetId(), Company: p.GetCompany(), Role: p.GetRole(), Groups: p.GetGroups()}
+	return &sso.User{ID: p.GetId(), Company: p.GetCompany(), Role: p.GetRole(), Groups: p.GetGroups()}
 }
 
-func inputToProto(in *rego.Input) (*pb.DecideRequest, error) {
+func inputToProto(in *sso.Input) (*pb.DecideRequest, error) {
 	id, err := identityToProto(&in.Identity)
 	if err != nil {
 		return nil, err
@@ -93,15 +94,15 @@ func inputToProto(in *rego.Input) (*pb.DecideRequest, error) {
 	return &pb.DecideRequest{Identity: id, User: userToProto(in.User)}, nil
 }
 
-func inputFromProto(p *pb.DecideRequest) (*rego.Input, error) {
+func inputFromProto(p *pb.DecideRequest) (*sso.Input, error) {
 	id, err := identityFromProto(p.GetIdentity())
 	if err != nil {
 		return nil, err
 	}
-	return &rego.Input{Identity: id, User: userFromProto(p.GetUser())}, nil
+	return &sso.Input{Identity: id, User: userFromProto(p.GetUser())}, nil
 }
 
-func decisionToProto(d *rego.Decision) *pb.Decision {
+func decisionToProto(d *sso.Decision) *pb.Decision {
 	return &pb.Decision{
 		Allow:      d.Allow,
 		Signup:     d.Signup,
@@ -110,11 +111,12 @@ func decisionToProto(d *rego.Decision) *pb.Decision {
 		SyncGroups: d.SyncGroups,
 		Groups:     d.Groups,
 		Reasons:    d.Reasons,
+		Message:    d.Message,
 	}
 }
 
-func decisionFromProto(p *pb.Decision) *rego.Decision {
-	return &rego.Decision{
+func decisionFromProto(p *pb.Decision) *sso.Decision {
+	return &sso.Decision{
 		Allow:      p.GetAllow(),
 		Signup:     p.GetSignup(),
 		Company:    p.GetCompany(),
@@ -122,10 +124,11 @@ func decisionFromProto(p *pb.Decision) *rego.Decision {
 		SyncGroups: p.GetSyncGroups(),
 		Groups:     p.GetGroups(),
 		Reasons:    p.GetReasons(),
+		Message:    p.GetMessage(),
 	}
 }
 
-func directoryToProto(d *rego.Directory) *pb.Directory {
+func directoryToProto(d *sso.Directory) *pb.Directory {
 	p := &pb.Directory{Whitelist: &pb.Whitelist{
 		Emails:  entriesToProto(d.Whitelist.Emails),
 		Domains: entriesToProto(d.Whitelist.Domains),
@@ -139,21 +142,21 @@ func directoryToProto(d *rego.Directory) *pb.Directory {
 	return p
 }
 
-func directoryFromProto(p *pb.Directory) *rego.Directory {
-	d := &rego.Directory{Whitelist: rego.Whitelist{
+func directoryFromProto(p *pb.Directory) *sso.Directory {
+	d := &sso.Directory{Whitelist: sso.Whitelist{
 		Emails:  entriesFromProto(p.GetWhitelist().GetEmails()),
 		Domains: entriesFromProto(p.GetWhitelist().GetDomains()),
 	}}
 	if len(p.GetCompanies()) > 0 {
-		d.Companies = make(map[string]rego.Company, len(p.GetCompanies()))
+		d.Companies = make(map[string]sso.Company, len(p.GetCompanies()))
 		for id, c := range p.GetCompanies() {
-			d.Companies[id] = rego.Company{Name: c.GetName(), Groups: c.GetGroups()}
+			d.Companies[id] = sso.Company{Name: c.GetName(), Groups: c.GetGroups()}
 		}
 	}
 	return d
 }
 
-func entriesToProto(m map[string]rego.WhitelistEntry) map[string]*pb.WhitelistEntry {
+func entriesToProto(m map[string]sso.WhitelistEntry) map[string]*pb.WhitelistEntry {
 	if len(m) == 0 {
 		return nil
 	}
@@ -164,13 +167,13 @@ func entriesToProto(m map[string]rego.WhitelistEntry) map[string]*pb.WhitelistEn
 	return out
 }
 
-func entriesFromProto(m map[string]*pb.WhitelistEntry) map[string]rego.WhitelistEntry {
+func entriesFromProto(m map[string]*pb.WhitelistEntry) map[string]sso.WhitelistEntry {
 	if len(m) == 0 {
 		return nil
 	}
-	out := make(map[string]rego.WhitelistEntry, len(m))
+	out := make(map[string]sso.WhitelistEntry, len(m))
 	for k, e := range m {
-		out[k] = rego.WhitelistEntry{Company: e.GetCompany(), IsAdmin: e.GetIsAdmin()}
+		out[k] = sso.WhitelistEntry{Company: e.GetCompany(), IsAdmin: e.GetIsAdmin()}
 	}
 	return out
 }

@@ -5,8 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	pb "github.com/pingauthz/pingauthz/plugin/proto"
-	"github.com/pingauthz/pingauthz/rego"
 )
 
 func TestIdentityFromProtoRejectsBadClaims(t *testing.T) {
@@ -39,7 +40,7 @@ func TestDecideRejectsBadClaims(t *testing.T) {
 }
 
 func TestIdentityToProtoRejectsUnencodableClaims(t *testing.T) {
-	_, err := identityToProto(&rego.Identity{Subject: "s1", Claims: map[string]any{"f": func() {}}})
+	_, err := identityToProto(&sso.Identity{Subject: "s1", Claims: map[string]any{"f": func() {}}})
 	if err == nil || !strings.Contains(err.Error(), "plugin: encoding the claims") {
 		t.Errorf("error %v, want an encoding error", err)
 	}

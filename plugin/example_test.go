@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"os/exec"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 
 	"github.com/pingauthz/pingauthz/plugin"
-	"github.com/pingauthz/pingauthz/rego"
 )
 
 // The host launches the plugin binary, dispenses the Authenticator and calls
@@ -27,11 +28,11 @@ func ExampleClientConfig() {
 		return
 	}
 	ctx := context.Background()
-	if err := auth.SetDirectory(ctx, &rego.Directory{}); err != nil {
+	if err := auth.SetDirectory(ctx, &sso.Directory{}); err != nil {
 		fmt.Println(err)
 		return
 	}
-	d, err := auth.Decide(ctx, &rego.Input{Identity: rego.Identity{Email: "alice@acme.com"}})
+	d, err := auth.Decide(ctx, &sso.Input{Identity: sso.Identity{Email: "alice@acme.com"}})
 	if err != nil {
 		fmt.Println(err)
 		return

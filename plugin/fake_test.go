@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pingauthz/pingauthz/rego"
+	"github.com/pingauthz/pingauthz/sso"
 )
 
 // fake is an Authenticator that records what it was called with and answers
@@ -16,15 +16,15 @@ type fake struct {
 	info     *Info
 	begin    *BeginResponse
 	complete *CompleteResponse
-	decision *rego.Decision
+	decision *sso.Decision
 	err      error
 	// block makes every call wait for its context to end.
 	block bool
 
 	gotBegin    *BeginRequest
 	gotComplete *CompleteRequest
-	gotDir      *rego.Directory
-	gotInput    *rego.Input
+	gotDir      *sso.Directory
+	gotInput    *sso.Input
 	gotDeadline time.Time
 	hadDeadline bool
 }
@@ -74,14 +74,14 @@ func (f *fake) Complete(ctx context.Context, req *CompleteRequest) (*CompleteRes
 	return f.complete, nil
 }
 
-func (f *fake) SetDirectory(ctx context.Context, dir *rego.Directory) error {
+func (f *fake) SetDirectory(ctx context.Context, dir *sso.Directory) error {
 	f.mu.Lock()
 	f.gotDir = dir
 	f.mu.Unlock()
 	return f.enter(ctx)
 }
 
-func (f *fake) Decide(ctx context.Context, in *rego.Input) (*rego.Decision, error) {
+func (f *fake) Decide(ctx context.Context, in *sso.Input) (*sso.Decision, error) {
 	f.mu.Lock()
 	f.gotInput = in
 	f.mu.Unlock()

@@ -3,12 +3,14 @@ package plugin
 import (
 	"context"
 	"errors"
+	"time"
+
+	"github.com/pingauthz/pingauthz/sso"
 
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
 	pb "github.com/pingauthz/pingauthz/plugin/proto"
-	"github.com/pingauthz/pingauthz/rego"
 )
 
 var _ goplugin.GRPCPlugin = &GRPCPlugin{}
@@ -89,7 +91,12 @@ func (s *GRPCServer) Complete(ctx context.Context, req *pb.CompleteRequest) (*pb
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &pb.CompleteResponse{Identity: id, ReturnTo: resp.ReturnTo}, nil
+	return &pb.CompleteResponse{
+		Identity:           id,
+		ReturnTo:           resp.ReturnTo,
+		StateId:            resp.State.ID,
+		StateExpiresUnixMs: unixMilli(resp.State.Expires),
+	}, nil
 }
 
 // SetDirectory implements pb.AuthenticatorServer.
@@ -180,11 +187,31 @@ func (c *GRPCClient) Complete(ctx context.Context, req *CompleteRequest) (*Compl
 	if err != nil {
 		return nil, err
 	}
-	return &CompleteResponse{Identity: id, ReturnTo: resp.GetReturnTo()}, nil
+	return &CompleteResponse{
+		Identity: id,
+		ReturnTo: resp.GetReturnTo(),
+		State:    sso.LoginState{ID: resp.GetStateId(), Expires: fromUnixMilli(resp.GetStateExpiresUnixMs())},
+	}, nil
+}
+
+// unixMilli and fromUnixMilli carry a time as Unix milliseconds, with 0 for
+// the zero time.
+func unixMilli(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromUnixMilli(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
 }
 
 // SetDirectory implements Authenticator.
-func (c *GRPCClient) SetDirectory(ctx context.Context, dir *rego.Directory) error {
+func (c *GRPCClient) SetDirectory(ctx context.Context, dir *sso.Directory) error {
 	if dir == nil {
 		return &LoginError{Kind: KindInvalidInput, Message: "SetDirectory without a directory"}
 	}
@@ -193,7 +220,7 @@ func (c *GRPCClient) SetDirectory(ctx context.Context, dir *rego.Directory) erro
 }
 
 // Decide implements Authenticator.
-func (c *GRPCClient) Decide(ctx context.Context, in *rego.Input) (*rego.Decision, error) {
+func (c *GRPCClient) Decide(ctx context.Context, in *sso.Input) (*sso.Decision, error) {
 	if in == nil {
 		return nil, &LoginError{Kind: KindInvalidInput, Message: "Decide without an input"}
 	}

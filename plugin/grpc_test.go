@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-
-	"github.com/pingauthz/pingauthz/rego"
 )
 
 // connect serves f over an in-process gRPC connection and returns the
@@ -104,23 +104,24 @@ func TestCompleteRoundTrip(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		id   rego.Identity
-		want rego.Identity
+		id   sso.Identity
+		want sso.Identity
 	}{
-		{"verified", rego.Identity{
+		{"verified", sso.Identity{
 			Issuer: "https://auth.pingone.com/env/as", Subject: "8f9c", UserID: "8f9c",
 			Email: "zoe@example.com", EmailVerified: ptr(true), Name: "Zoë ☕",
 			Groups: []string{"ML Team", "Ops"}, Claims: claims,
-		}, rego.Identity{}},
-		{"unverified", rego.Identity{Subject: "s", EmailVerified: ptr(false), Groups: []string{"a"}, Claims: map[string]any{"k": "v"}},
-			rego.Identity{}},
+		}, sso.Identity{}},
+		{"unverified", sso.Identity{Subject: "s", EmailVerified: ptr(false), Groups: []string{"a"}, Claims: map[string]any{"k": "v"}},
+			sso.Identity{}},
 		{"no email_verified, no groups, no claims",
-			rego.Identity{Subject: "s", Groups: []string{}, Claims: map[string]any{}},
-			rego.Identity{Subject: "s"}},
+			sso.Identity{Subject: "s", Groups: []string{}, Claims: map[string]any{}},
+			sso.Identity{Subject: "s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &fake{complete: &CompleteResponse{Identity: tt.id, ReturnTo: "/dashboard"}}
+			state := sso.LoginState{ID: "ST8Q", Expires: time.UnixMilli(1_796_592_339_123)}
+			f := &fake{complete: &CompleteResponse{Identity: tt.id, ReturnTo: "/dashboard", State: state}}
 			a := connect(t, f)
 			req := &CompleteRequest{
 				RedirectURI: "https://ml.example/callback_ping",
@@ -131,7 +132,7 @@ func TestCompleteRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := &CompleteResponse{Identity: tt.id, ReturnTo: "/dashboard"}
+			want := &CompleteResponse{Identity: tt.id, ReturnTo: "/dashboard", State: state}
 			if tt.want.Subject != "" {
 				want.Identity = tt.want
 			}
@@ -146,22 +147,22 @@ func TestCompleteRoundTrip(t *testing.T) {
 }
 
 func TestSetDirectoryRoundTrip(t *testing.T) {
-	full := &rego.Directory{
-		Companies: map[string]rego.Company{
+	full := &sso.Directory{
+		Companies: map[string]sso.Company{
 			"c1": {Name: "Acme", Groups: []string{"ML Team", "Ops"}},
 			"c2": {Name: "Empty"},
 		},
-		Whitelist: rego.Whitelist{
-			Emails:  map[string]rego.WhitelistEntry{"boss@acme.com": {Company: "c1", IsAdmin: true}},
-			Domains: map[string]rego.WhitelistEntry{"acme.com": {Company: "c1"}},
+		Whitelist: sso.Whitelist{
+			Emails:  map[string]sso.WhitelistEntry{"boss@acme.com": {Company: "c1", IsAdmin: true}},
+			Domains: map[string]sso.WhitelistEntry{"acme.com": {Company: "c1"}},
 		},
 	}
 	tests := []struct {
 		name      string
-		dir, want *rego.Directory
+		dir, want *sso.Directory
 	}{
 		{"full", full, full},
-		{"empty", &rego.Directory{Companies: map[string]rego.Company{}}, &rego.Directory{}},
+		{"empty", &sso.Directory{Companies: map[string]sso.Company{}}, &sso.Directory{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -178,23 +179,23 @@ func TestSetDirectoryRoundTrip(t *testing.T) {
 }
 
 func TestDecideRoundTrip(t *testing.T) {
-	identity := rego.Identity{
+	identity := sso.Identity{
 		Issuer: "https://pf.example:9031", Subject: "jdoe", UserID: "jdoe", Email: "j@example.com",
 		Name: "J Doe", Groups: []string{"ML Team"},
 		Claims: map[string]any{"memberOf": []any{"cn=ML Team,dc=example"}, "n": map[string]any{"a": 1.0}},
 	}
 	tests := []struct {
 		name     string
-		in       *rego.Input
-		decision *rego.Decision
+		in       *sso.Input
+		decision *sso.Decision
 	}{
-		{"first login, role kept", &rego.Input{Identity: identity},
-			&rego.Decision{Allow: true, Signup: true, Company: "c1", Reasons: []string{"signup:default_company"}}},
-		{"existing user, admin", &rego.Input{Identity: identity, User: &rego.User{ID: "u1", Company: "c1", Role: "user", Groups: []string{"Ops"}}},
-			&rego.Decision{Allow: true, Company: "c1", Role: ptr("admin"), SyncGroups: true, Groups: []string{"ML Team"},
+		{"first login, role kept", &sso.Input{Identity: identity},
+			&sso.Decision{Allow: true, Signup: true, Company: "c1", Reasons: []string{"signup:default_company"}}},
+		{"existing user, admin", &sso.Input{Identity: identity, User: &sso.User{ID: "u1", Company: "c1", Role: "user", Groups: []string{"Ops"}}},
+			&sso.Decision{Allow: true, Company: "c1", Role: ptr("admin"), SyncGroups: true, Groups: []string{"ML Team"},
 				Reasons: []string{"existing_user", "role:admin_group"}}},
-		{"deny", &rego.Input{Identity: rego.Identity{Subject: "x", EmailVerified: ptr(false)}},
-			&rego.Decision{Reasons: []string{"deny:email_not_verified"}}},
+		{"deny", &sso.Input{Identity: sso.Identity{Subject: "x", EmailVerified: ptr(false)}},
+			&sso.Decision{Reasons: []string{"deny:email_not_verified"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,8 +224,8 @@ func methods() map[string]func(context.Context, Authenticator) error {
 			_, err := a.Complete(ctx, &CompleteRequest{})
 			return err
 		},
-		"SetDirectory": func(ctx context.Context, a Authenticator) error { return a.SetDirectory(ctx, &rego.Directory{}) },
-		"Decide":       func(ctx context.Context, a Authenticator) error { _, err := a.Decide(ctx, &rego.Input{}); return err },
+		"SetDirectory": func(ctx context.Context, a Authenticator) error { return a.SetDirectory(ctx, &sso.Directory{}) },
+		"Decide":       func(ctx context.Context, a Authenticator) error { _, err := a.Decide(ctx, &sso.Input{}); return err },
 	}
 }
 

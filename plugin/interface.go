@@ -3,7 +3,7 @@ package plugin
 import (
 	"context"
 
-	"github.com/pingauthz/pingauthz/rego"
+	"github.com/pingauthz/pingauthz/sso"
 )
 
 // Authenticator is what the plugin serves and the host calls. Every method
@@ -18,9 +18,9 @@ type Authenticator interface {
 	// sealed state; it returns the verified identity.
 	Complete(ctx context.Context, req *CompleteRequest) (*CompleteResponse, error)
 	// SetDirectory replaces the directory the decisions consult.
-	SetDirectory(ctx context.Context, dir *rego.Directory) error
+	SetDirectory(ctx context.Context, dir *sso.Directory) error
 	// Decide evaluates the decision policy for one login.
-	Decide(ctx context.Context, in *rego.Input) (*rego.Decision, error)
+	Decide(ctx context.Context, in *sso.Input) (*sso.Decision, error)
 }
 
 // Info describes a running plugin.
@@ -58,6 +58,10 @@ type CompleteRequest struct {
 
 // CompleteResponse is a verified login.
 type CompleteResponse struct {
-	Identity rego.Identity
+	Identity sso.Identity
 	ReturnTo string
+	// State is the single-use login state the callback carried. The plugin
+	// does not remember used states: the host's directory consumes State
+	// when it applies the login, and refuses it a second time.
+	State sso.LoginState
 }

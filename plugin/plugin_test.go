@@ -7,10 +7,10 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
-
-	"github.com/pingauthz/pingauthz/rego"
 )
 
 // serveInProcess serves f with the configuration Serve uses, in test mode,
@@ -46,13 +46,13 @@ func serveInProcess(t *testing.T, f *fake) Authenticator {
 
 func TestLargeDirectoryFits(t *testing.T) {
 	// 100,000 groups of 60-byte names (6 MB): well over gRPC's 4 MiB default.
-	dir := &rego.Directory{Companies: map[string]rego.Company{}}
+	dir := &sso.Directory{Companies: map[string]sso.Company{}}
 	for c := range 100 {
 		groups := make([]string, 1000)
 		for g := range groups {
 			groups[g] = fmt.Sprintf("company-%03d-group-%05d-with-a-long-descriptive-name-padding", c, g)
 		}
-		dir.Companies[fmt.Sprintf("c%03d", c)] = rego.Company{Name: fmt.Sprintf("Company %d", c), Groups: groups}
+		dir.Companies[fmt.Sprintf("c%03d", c)] = sso.Company{Name: fmt.Sprintf("Company %d", c), Groups: groups}
 	}
 	f := &fake{}
 	a := serveInProcess(t, f)

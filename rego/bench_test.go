@@ -5,27 +5,29 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/pingauthz/pingauthz/internal/config"
 )
 
 // benchDirectory is one company with n groups named "group-0000042".
-func benchDirectory(n int) *Directory {
+func benchDirectory(n int) *sso.Directory {
 	groups := make([]string, n)
 	for i := range groups {
 		groups[i] = fmt.Sprintf("group-%07d", i)
 	}
-	return &Directory{
-		Companies: map[string]Company{"c1": {Name: "Company One", Groups: groups}},
-		Whitelist: Whitelist{
-			Emails:  map[string]WhitelistEntry{"alice@example.com": {Company: "c1"}},
-			Domains: map[string]WhitelistEntry{"example.com": {Company: "c1"}},
+	return &sso.Directory{
+		Companies: map[string]sso.Company{"c1": {Name: "Company One", Groups: groups}},
+		Whitelist: sso.Whitelist{
+			Emails:  map[string]sso.WhitelistEntry{"alice@example.com": {Company: "c1"}},
+			Domains: map[string]sso.WhitelistEntry{"example.com": {Company: "c1"}},
 		},
 	}
 }
 
 // benchInput is a new user with p Ping groups, half of them ClearML groups
 // (spread over the directory), half unknown to ClearML.
-func benchInput(p, n int) *Input {
+func benchInput(p, n int) *sso.Input {
 	groups := make([]string, p)
 	for i := range groups {
 		if i%2 == 0 {
@@ -35,7 +37,7 @@ func benchInput(p, n int) *Input {
 		}
 	}
 	groups[len(groups)-1] = "ClearML-Admins"
-	return &Input{Identity: Identity{
+	return &sso.Input{Identity: sso.Identity{
 		Issuer: "https://auth.pingone.example/env/as", Subject: "s", UserID: "s",
 		Email: "bob@example.com", Name: "Bob", Groups: groups,
 	}}
@@ -69,7 +71,7 @@ func BenchmarkDecide(b *testing.B) {
 				}
 				in := benchInput(size.ping, size.clearml)
 				d, err := e.Decide(ctx, in)
-				if err != nil || !d.Allow || *d.Role != RoleAdmin || len(d.Groups) == 0 {
+				if err != nil || !d.Allow || *d.Role != sso.RoleAdmin || len(d.Groups) == 0 {
 					b.Fatalf("unexpected decision %+v, %v", d, err)
 				}
 				b.ReportAllocs()

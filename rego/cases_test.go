@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/pingauthz/pingauthz/internal/config"
 )
 
@@ -21,7 +23,7 @@ type policyCase struct {
 	Name  string            `json:"name"`
 	Env   map[string]string `json:"env"`
 	Input json.RawMessage   `json:"input"`
-	Want  Decision          `json:"want"`
+	Want  sso.Decision      `json:"want"`
 }
 
 func loadCases(t testing.TB) []policyCase {
@@ -37,7 +39,7 @@ func loadCases(t testing.TB) []policyCase {
 	return cases
 }
 
-func loadDirectory(t testing.TB) *Directory {
+func loadDirectory(t testing.TB) *sso.Directory {
 	t.Helper()
 	f, err := os.Open(filepath.Join("..", "testdata", "policy", "directory.json"))
 	if err != nil {
@@ -95,7 +97,7 @@ func TestCases(t *testing.T) {
 }
 
 // assertExplained checks the rules every decision follows.
-func assertExplained(t *testing.T, d *Decision) {
+func assertExplained(t *testing.T, d *sso.Decision) {
 	t.Helper()
 	if len(d.Reasons) == 0 {
 		t.Error("decision without reasons")
@@ -103,7 +105,7 @@ func assertExplained(t *testing.T, d *Decision) {
 	if !d.Allow {
 		deny := false
 		for _, r := range d.Reasons {
-			deny = deny || strings.HasPrefix(r, "deny:") || r == ReasonPolicyError
+			deny = deny || strings.HasPrefix(r, "deny:") || r == sso.ReasonPolicyError
 		}
 		if !deny {
 			t.Errorf("deny without a deny reason: %v", d.Reasons)

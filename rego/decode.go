@@ -6,24 +6,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/pingauthz/pingauthz/sso"
 )
 
-// DecodeInput reads one JSON policy input, in the layout of Input. Unknown
+// DecodeInput reads one JSON policy input, in the layout of sso.Input. Unknown
 // fields (outside identity.claims), a value of the wrong type and data after
 // the object are errors; numbers in claims stay exact (json.Number).
-func DecodeInput(r io.Reader) (*Input, error) {
-	var in Input
+func DecodeInput(r io.Reader) (*sso.Input, error) {
+	var in sso.Input
 	if err := decodeStrict(r, &in); err != nil {
 		return nil, fmt.Errorf("rego: input: %w", err)
 	}
 	return &in, nil
 }
 
-// DecodeDirectory reads one JSON directory, in the layout of Directory, as
+// DecodeDirectory reads one JSON directory, in the layout of sso.Directory, as
 // strictly as DecodeInput. It does not validate the entries; SetDirectory
 // does.
-func DecodeDirectory(r io.Reader) (*Directory, error) {
-	var dir Directory
+func DecodeDirectory(r io.Reader) (*sso.Directory, error) {
+	var dir sso.Directory
 	if err := decodeStrict(r, &dir); err != nil {
 		return nil, fmt.Errorf("rego: directory: %w", err)
 	}

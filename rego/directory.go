@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
@@ -27,7 +29,7 @@ const IndexVersion = 1
 // Empty ids, group names, whitelist keys or companies are errors, and so are
 // two whitelist keys that differ only in letter case but name different
 // entries.
-func directoryValue(dir *Directory) (ast.Value, error) {
+func directoryValue(dir *sso.Directory) (ast.Value, error) {
 	if dir == nil {
 		return nil, errors.New("rego: directory: nil directory")
 	}
@@ -98,7 +100,7 @@ func directoryValue(dir *Directory) (ast.Value, error) {
 }
 
 // whitelistValue returns the entries as given and keyed by lower-case key.
-func whitelistValue(kind string, entries map[string]WhitelistEntry) (ast.Object, ast.Object, error) {
+func whitelistValue(kind string, entries map[string]sso.WhitelistEntry) (ast.Object, ast.Object, error) {
 	raw := ast.NewObject()
 	index := ast.NewObject()
 	firstKey := map[string]string{}

@@ -6,21 +6,23 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 func TestDirectoryIndex(t *testing.T) {
-	v, err := directoryValue(&Directory{
-		Companies: map[string]Company{
+	v, err := directoryValue(&sso.Directory{
+		Companies: map[string]sso.Company{
 			"c1": {Name: "One", Groups: []string{"ML Team", "ml team", "Data", "ML Team"}},
 			"c2": {Name: "Two"},
 		},
-		Whitelist: Whitelist{
-			Emails: map[string]WhitelistEntry{
+		Whitelist: sso.Whitelist{
+			Emails: map[string]sso.WhitelistEntry{
 				"Alice@Example.com": {Company: "c1", IsAdmin: true},
 				"alice@example.COM": {Company: "c1", IsAdmin: true},
 			},
-			Domains: map[string]WhitelistEntry{"Corp.Example": {Company: "c2"}},
+			Domains: map[string]sso.WhitelistEntry{"Corp.Example": {Company: "c2"}},
 		},
 	})
 	if err != nil {
@@ -87,16 +89,16 @@ func normalizeNumbers(v any) any {
 func TestDirectoryErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		dir  *Directory
+		dir  *sso.Directory
 		want string
 	}{
 		{"nil", nil, "nil directory"},
-		{"empty company id", &Directory{Companies: map[string]Company{"": {}}}, "empty id"},
-		{"empty group", &Directory{Companies: map[string]Company{"c1": {Groups: []string{"a", ""}}}}, `company "c1" has a group with an empty name`},
-		{"empty email", &Directory{Whitelist: Whitelist{Emails: map[string]WhitelistEntry{" ": {Company: "c1"}}}}, "empty email"},
-		{"entry without company", &Directory{Whitelist: Whitelist{Domains: map[string]WhitelistEntry{"x.example": {}}}}, `domain "x.example" has no company`},
-		{"domain with at", &Directory{Whitelist: Whitelist{Domains: map[string]WhitelistEntry{"@x.example": {Company: "c1"}}}}, `contains "@"`},
-		{"case conflict", &Directory{Whitelist: Whitelist{Emails: map[string]WhitelistEntry{
+		{"empty company id", &sso.Directory{Companies: map[string]sso.Company{"": {}}}, "empty id"},
+		{"empty group", &sso.Directory{Companies: map[string]sso.Company{"c1": {Groups: []string{"a", ""}}}}, `company "c1" has a group with an empty name`},
+		{"empty email", &sso.Directory{Whitelist: sso.Whitelist{Emails: map[string]sso.WhitelistEntry{" ": {Company: "c1"}}}}, "empty email"},
+		{"entry without company", &sso.Directory{Whitelist: sso.Whitelist{Domains: map[string]sso.WhitelistEntry{"x.example": {}}}}, `domain "x.example" has no company`},
+		{"domain with at", &sso.Directory{Whitelist: sso.Whitelist{Domains: map[string]sso.WhitelistEntry{"@x.example": {Company: "c1"}}}}, `contains "@"`},
+		{"case conflict", &sso.Directory{Whitelist: sso.Whitelist{Emails: map[string]sso.WhitelistEntry{
 			"A@x.example": {Company: "c1"}, "a@x.example": {Company: "c2"},
 		}}}, `"A@x.example" and "a@x.example" differ only in letter case`},
 	} {

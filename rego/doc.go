@@ -12,7 +12,7 @@
 // evaluates one login.
 //
 // A policy that fails, is undefined, or returns a decision of the wrong shape
-// never allows: Decide returns a deny with the reason ReasonPolicyError and
+// never allows: Decide returns a deny with the reason sso.ReasonPolicyError and
 // reports the detail to the logger (DecideDetail returns it). The reason
 // codes are listed in reasons.go and policies/README.md.
 //

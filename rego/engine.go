@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/hashicorp/go-hclog"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/metrics"
@@ -74,7 +76,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Engine, erro
 	if err != nil {
 		return nil, err
 	}
-	empty, err := directoryValue(&Directory{})
+	empty, err := directoryValue(&sso.Directory{})
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +115,7 @@ func (e *Engine) Modules() []Module {
 
 // SetDirectory replaces the directory the decisions consult, with lookup
 // indexes built once here. On error the previous directory stays.
-func (e *Engine) SetDirectory(ctx context.Context, dir *Directory) error {
+func (e *Engine) SetDirectory(ctx context.Context, dir *sso.Directory) error {
 	v, err := directoryValue(dir)
 	if err != nil {
 		return err
@@ -126,9 +128,9 @@ func (e *Engine) SetDirectory(ctx context.Context, dir *Directory) error {
 
 // Decide evaluates data.clearml.sso.decision for one login. When the policy
 // misbehaves (see PolicyError) it logs the detail and returns a deny with
-// ReasonPolicyError and a nil error; it never allows then. The error is for
+// sso.ReasonPolicyError and a nil error; it never allows then. The error is for
 // a nil input or a cancelled context.
-func (e *Engine) Decide(ctx context.Context, in *Input) (*Decision, error) {
+func (e *Engine) Decide(ctx context.Context, in *sso.Input) (*sso.Decision, error) {
 	d, perr, err := e.DecideDetail(ctx, in)
 	if perr != nil {
 		e.logger.Error("decision policy error; login denied", "revision", perr.Revision, "error", perr.Error())
@@ -138,7 +140,7 @@ func (e *Engine) Decide(ctx context.Context, in *Input) (*Decision, error) {
 
 // DecideDetail is Decide that returns a policy error's detail instead of
 // logging it. When it is non-nil, the decision is the policy_error deny.
-func (e *Engine) DecideDetail(ctx context.Context, in *Input) (*Decision, *PolicyError, error) {
+func (e *Engine) DecideDetail(ctx context.Context, in *sso.Input) (*sso.Decision, *PolicyError, error) {
 	if in == nil {
 		return nil, nil, errors.New("rego: decide: nil input")
 	}
@@ -185,8 +187,8 @@ func (e *Engine) DecideDetail(ctx context.Context, in *Input) (*Decision, *Polic
 	return d, nil, nil
 }
 
-func (e *Engine) policyError(detail string, err error) (*Decision, *PolicyError, error) {
-	return denyDecision(ReasonPolicyError), &PolicyError{Revision: e.revision, Detail: detail, Err: err}, nil
+func (e *Engine) policyError(detail string, err error) (*sso.Decision, *PolicyError, error) {
+	return denyDecision(sso.ReasonPolicyError), &PolicyError{Revision: e.revision, Detail: detail, Err: err}, nil
 }
 
 // keepTerm hands the result over as the AST term, so it is checked without

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pingauthz/pingauthz/internal/config"
@@ -27,11 +29,11 @@ func TestEngineWithoutDirectory(t *testing.T) {
 	e := newTestEngine(t, config.Default())
 	ctx := context.Background()
 	d, err := e.Decide(ctx, newUserInput())
-	if err != nil || d.Allow || d.Reasons[0] != ReasonNotWhitelisted {
+	if err != nil || d.Allow || d.Reasons[0] != sso.ReasonNotWhitelisted {
 		t.Errorf("new user before SetDirectory: %s, %v", jsonString(d), err)
 	}
-	d, err = e.Decide(ctx, &Input{User: &User{ID: "u", Company: "c1", Role: "user"}})
-	if err != nil || !d.Allow || d.Reasons[0] != ReasonExistingUser {
+	d, err = e.Decide(ctx, &sso.Input{User: &sso.User{ID: "u", Company: "c1", Role: "user"}})
+	if err != nil || !d.Allow || d.Reasons[0] != sso.ReasonExistingUser {
 		t.Errorf("existing user before SetDirectory: %s, %v", jsonString(d), err)
 	}
 }
@@ -41,7 +43,7 @@ func TestEngineSetDirectoryReplaces(t *testing.T) {
 	cfg.Groups.Enabled = true
 	e := newTestEngine(t, cfg)
 	ctx := context.Background()
-	in := &Input{Identity: Identity{Groups: []string{"A", "B"}}, User: &User{ID: "u", Company: "c1"}}
+	in := &sso.Input{Identity: sso.Identity{Groups: []string{"A", "B"}}, User: &sso.User{ID: "u", Company: "c1"}}
 	for _, tc := range []struct {
 		groups []string
 		want   string
@@ -50,7 +52,7 @@ func TestEngineSetDirectoryReplaces(t *testing.T) {
 		{[]string{"B", "C"}, `["B"]`},
 		{nil, `[]`},
 	} {
-		if err := e.SetDirectory(ctx, &Directory{Companies: map[string]Company{"c1": {Groups: tc.groups}}}); err != nil {
+		if err := e.SetDirectory(ctx, &sso.Directory{Companies: map[string]sso.Company{"c1": {Groups: tc.groups}}}); err != nil {
 			t.Fatal(err)
 		}
 		d, err := e.Decide(ctx, in)
@@ -59,7 +61,7 @@ func TestEngineSetDirectoryReplaces(t *testing.T) {
 		}
 	}
 	// A rejected directory leaves the previous one in place.
-	if err := e.SetDirectory(ctx, &Directory{Companies: map[string]Company{"": {}}}); err == nil {
+	if err := e.SetDirectory(ctx, &sso.Directory{Companies: map[string]sso.Company{"": {}}}); err == nil {
 		t.Fatal("bad directory accepted")
 	}
 	if err := e.SetDirectory(ctx, nil); err == nil {
@@ -143,9 +145,9 @@ func TestEngineConcurrent(t *testing.T) {
 	cfg.DefaultCompany = "c1"
 	e := newTestEngine(t, cfg)
 	ctx := context.Background()
-	dirs := []*Directory{
-		{Companies: map[string]Company{"c1": {Groups: []string{"A"}}}},
-		{Companies: map[string]Company{"c1": {Groups: []string{"A", "B"}}}},
+	dirs := []*sso.Directory{
+		{Companies: map[string]sso.Company{"c1": {Groups: []string{"A"}}}},
+		{Companies: map[string]sso.Company{"c1": {Groups: []string{"A", "B"}}}},
 	}
 	if err := e.SetDirectory(ctx, dirs[0]); err != nil {
 		t.Fatal(err)
@@ -155,7 +157,7 @@ func TestEngineConcurrent(t *testing.T) {
 	for w := range 4 {
 		wg.Go(func() {
 			for i := range 50 {
-				in := &Input{Identity: Identity{Email: fmt.Sprintf("u%d-%d@x.example", w, i), Groups: []string{"A", "B"}}}
+				in := &sso.Input{Identity: sso.Identity{Email: fmt.Sprintf("u%d-%d@x.example", w, i), Groups: []string{"A", "B"}}}
 				d, err := e.Decide(ctx, in)
 				if err != nil {
 					errs <- err

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/pingauthz/pingauthz/internal/config"
 	"github.com/pingauthz/pingauthz/rego"
 )
@@ -23,18 +25,18 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	err = engine.SetDirectory(ctx, &rego.Directory{
-		Companies: map[string]rego.Company{"c1": {Name: "Company One", Groups: []string{"ML Team", "Data"}}},
+	err = engine.SetDirectory(ctx, &sso.Directory{
+		Companies: map[string]sso.Company{"c1": {Name: "Company One", Groups: []string{"ML Team", "Data"}}},
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
 
-	for _, in := range []*rego.Input{
-		{Identity: rego.Identity{Email: "new@example.com", Groups: []string{"ML Team", "ClearML-Admins"}}},
+	for _, in := range []*sso.Input{
+		{Identity: sso.Identity{Email: "new@example.com", Groups: []string{"ML Team", "ClearML-Admins"}}},
 		{
-			Identity: rego.Identity{Email: "old@example.com", Groups: []string{"Data"}},
-			User:     &rego.User{ID: "u1", Company: "c1", Role: "admin"},
+			Identity: sso.Identity{Email: "old@example.com", Groups: []string{"Data"}},
+			User:     &sso.User{ID: "u1", Company: "c1", Role: "admin"},
 		},
 	} {
 		d, err := engine.Decide(ctx, in)
@@ -45,6 +47,6 @@ func Example() {
 		fmt.Println(string(out))
 	}
 	// Output:
-	// {"allow":true,"signup":true,"company":"c1","role":"admin","sync_groups":true,"groups":["ML Team"],"reasons":["signup:default_company","role:admin_group","groups:synced"]}
-	// {"allow":true,"signup":false,"company":"c1","role":"user","sync_groups":true,"groups":["Data"],"reasons":["login:existing_user","role:not_in_admin_group","groups:synced"]}
+	// {"allow":true,"signup":true,"company":"c1","role":"admin","sync_groups":true,"groups":["ML Team"],"reasons":["signup:default_company","role:admin_group","groups:synced"],"message":""}
+	// {"allow":true,"signup":false,"company":"c1","role":"user","sync_groups":true,"groups":["Data"],"reasons":["login:existing_user","role:not_in_admin_group","groups:synced"],"message":""}
 }

@@ -3,13 +3,15 @@ package rego
 import (
 	"fmt"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // inputValue converts in to the policy input without a JSON round trip.
 // Absent groups become [] and absent claims {}; a nil EmailVerified leaves
-// email_verified out; a nil User is null.
-func inputValue(in *Input) (ast.Value, error) {
+// email_verified out; a nil sso.User is null.
+func inputValue(in *sso.Input) (ast.Value, error) {
 	id := in.Identity
 	claims := ast.NewObject()
 	if len(id.Claims) > 0 {

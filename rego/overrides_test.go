@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pingauthz/pingauthz/internal/config"
@@ -21,8 +23,8 @@ func overrideConfig(name string) *config.Config {
 	return &cfg
 }
 
-func newUserInput() *Input {
-	return &Input{Identity: Identity{
+func newUserInput() *sso.Input {
+	return &sso.Input{Identity: sso.Identity{
 		Issuer: "https://issuer.example", Subject: "s1", UserID: "s1",
 		Email: "new@nowhere.example", Groups: []string{"ML Team"},
 	}}
@@ -104,13 +106,13 @@ func TestOverridePolicyErrors(t *testing.T) {
 			if perr.Revision != e.Revision() {
 				t.Errorf("revision %q, want %q", perr.Revision, e.Revision())
 			}
-			want := Decision{Groups: []string{}, Reasons: []string{ReasonPolicyError}}
+			want := sso.Decision{Groups: []string{}, Reasons: []string{sso.ReasonPolicyError}}
 			if d.Allow || !equalDecision(*d, want) {
 				t.Errorf("decision %s, want the policy_error deny", jsonString(d))
 			}
 			// Decide reports the same deny and logs the detail.
 			d2, err := e.Decide(ctx, newUserInput())
-			if err != nil || d2.Allow || d2.Reasons[0] != ReasonPolicyError {
+			if err != nil || d2.Allow || d2.Reasons[0] != sso.ReasonPolicyError {
 				t.Errorf("Decide = %s, %v", jsonString(d2), err)
 			}
 			var entry struct{ Error string }
@@ -152,16 +154,16 @@ func TestOverrideExtra(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The replaced config has no default company and role sync on.
-	d, perr, err := e.DecideDetail(ctx, &Input{
-		Identity: Identity{Email: "a@b.example", Groups: []string{"Platform Admins"}},
-		User:     &User{ID: "u1", Company: "c1", Role: "user"},
+	d, perr, err := e.DecideDetail(ctx, &sso.Input{
+		Identity: sso.Identity{Email: "a@b.example", Groups: []string{"Platform Admins"}},
+		User:     &sso.User{ID: "u1", Company: "c1", Role: "user"},
 	})
 	if err != nil || perr != nil {
 		t.Fatal(perr, err)
 	}
-	if d.Role == nil || *d.Role != RoleAdmin {
+	if d.Role == nil || *d.Role != sso.RoleAdmin {
 		t.Errorf("decision %s, want role admin from the override config", jsonString(d))
 	}
 }
 
-func equalDecision(a, b Decision) bool { return jsonString(a) == jsonString(b) }
+func equalDecision(a, b sso.Decision) bool { return jsonString(a) == jsonString(b) }

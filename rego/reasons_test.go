@@ -8,10 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/pingauthz/pingauthz/policies"
 )
 
-// TestReasonsDocumented keeps Reasons, the README table and the default
+// TestReasonsDocumented keeps sso.Reasons, the README table and the default
 // policy in step.
 func TestReasonsDocumented(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join("..", "policies", "README.md"))
@@ -26,22 +28,22 @@ func TestReasonsDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range Reasons() {
+	for _, r := range sso.Reasons() {
 		if !slices.Contains(documented, r) {
 			t.Errorf("%s is not in the README table", r)
 		}
-		if r != ReasonPolicyError && !strings.Contains(string(policy), `"`+r+`"`) {
+		if r != sso.ReasonPolicyError && !strings.Contains(string(policy), `"`+r+`"`) {
 			t.Errorf("%s does not occur in decision.rego", r)
 		}
 	}
 	for _, r := range documented {
-		if !slices.Contains(Reasons(), r) {
-			t.Errorf("README documents %s, which Reasons lacks", r)
+		if !slices.Contains(sso.Reasons(), r) {
+			t.Errorf("README documents %s, which sso.Reasons lacks", r)
 		}
 	}
 	for _, c := range loadCases(t) {
 		for _, r := range c.Want.Reasons {
-			if !slices.Contains(Reasons(), r) {
+			if !slices.Contains(sso.Reasons(), r) {
 				t.Errorf("case %q expects undocumented reason %s", c.Name, r)
 			}
 		}

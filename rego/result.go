@@ -4,13 +4,17 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/pingauthz/pingauthz/sso"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // PolicyError is a policy that did not produce a usable decision: the
 // evaluation failed, data.clearml.sso.decision was undefined, or its value
-// had the wrong shape. Decide turns it into a deny with ReasonPolicyError.
+// had the wrong shape. Decide turns it into a deny with sso.ReasonPolicyError.
 type PolicyError struct {
 	// Revision is the policy set that failed.
 	Revision string
@@ -31,35 +35,36 @@ func (e *PolicyError) Error() string {
 func (e *PolicyError) Unwrap() error { return e.Err }
 
 // denyDecision is the deny a decision falls back to.
-func denyDecision(reasons ...string) *Decision {
-	return &Decision{Groups: []string{}, Reasons: reasons}
+func denyDecision(reasons ...string) *sso.Decision {
+	return &sso.Decision{Groups: []string{}, Reasons: reasons}
 }
 
-// Roles a decision may carry besides null.
-const (
-	RoleAdmin = "admin"
-	RoleUser  = "user"
-)
-
-// decisionKeys are the keys of a decision object, all required.
+// decisionKeys are the keys of a decision object, all required; "message"
+// may be present too.
 var decisionKeys = []string{"allow", "company", "groups", "reasons", "role", "signup", "sync_groups"}
 
 // decodeDecision checks the shape of a decision value and converts it. A
 // deny is normalized to the deny shape with its reasons; groups are sorted
 // and deduplicated. The message names the first problem.
-func decodeDecision(v ast.Value, in *Input) (*Decision, string) {
+func decodeDecision(v ast.Value, in *sso.Input) (*sso.Decision, string) {
 	obj, ok := v.(ast.Object)
 	if !ok {
 		return nil, fmt.Sprintf("decision is %s, not an object", ast.ValueName(v))
 	}
 	var (
-		d       Decision
+		d       sso.Decision
 		msg     string
 		seen    uint // bit i: decisionKeys[i] is present
 		unknown []string
 	)
 	obj.Foreach(func(k, val *ast.Term) {
 		key, isString := k.Value.(ast.String)
+		if isString && key == "message" {
+			if msg == "" {
+				d.Message, msg = messageField(val.Value)
+			}
+			return
+		}
 		i := slices.Index(decisionKeys, string(key))
 		if !isString || i < 0 {
 			unknown = append(unknown, k.String())
@@ -105,12 +110,17 @@ func decodeDecision(v ast.Value, in *Input) (*Decision, string) {
 	if len(d.Reasons) == 0 || slices.Contains(d.Reasons, "") {
 		return nil, "decision reasons must be non-empty codes, at least one"
 	}
-	if slices.Contains(d.Reasons, ReasonPolicyError) {
-		return nil, "decision reasons may not contain " + ReasonPolicyError
+	if slices.Contains(d.Reasons, sso.ReasonPolicyError) {
+		return nil, "decision reasons may not contain " + sso.ReasonPolicyError
 	}
 
 	if !d.Allow {
-		return denyDecision(d.Reasons...), ""
+		deny := denyDecision(d.Reasons...)
+		deny.Message = d.Message
+		return deny, ""
+	}
+	if d.Message != "" {
+		return nil, "decision allows with a message; only a deny carries one"
 	}
 	switch {
 	case d.Company == "":
@@ -129,12 +139,31 @@ func decodeDecision(v ast.Value, in *Input) (*Decision, string) {
 	return &d, ""
 }
 
+// maxMessage bounds a deny's message, in characters.
+const maxMessage = 200
+
+// messageField reads the optional message of a deny: plain text of at most
+// maxMessage characters.
+func messageField(v ast.Value) (string, string) {
+	s, ok := v.(ast.String)
+	if !ok {
+		return "", fmt.Sprintf("decision message is %s, not a string", ast.ValueName(v))
+	}
+	if n := utf8.RuneCountInString(string(s)); n > maxMessage {
+		return "", fmt.Sprintf("decision message has %d characters; at most %d", n, maxMessage)
+	}
+	if strings.IndexFunc(string(s), unicode.IsControl) >= 0 {
+		return "", "decision message has a control character; plain text only"
+	}
+	return string(s), ""
+}
+
 func roleField(v ast.Value) (*string, string) {
 	switch r := v.(type) {
 	case ast.Null:
 		return nil, ""
 	case ast.String:
-		if r == RoleAdmin || r == RoleUser {
+		if r == sso.RoleAdmin || r == sso.RoleUser {
 			role := string(r)
 			return &role, ""
 		}

@@ -4,26 +4,33 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 func TestDecodeDecision(t *testing.T) {
-	existing := &Input{User: &User{ID: "u1", Company: "c1"}}
-	fresh := &Input{}
+	existing := &sso.Input{User: &sso.User{ID: "u1", Company: "c1"}}
+	fresh := &sso.Input{}
 	allow := `"allow": true, "signup": true, "company": "c1", "role": "user", "sync_groups": true, "groups": ["b", "a", "b"], "reasons": ["signup:default_company"]`
 	for _, tc := range []struct {
 		name  string
 		value string
-		in    *Input
+		in    *sso.Input
 		want  string // JSON of the decision, or "" when an error is expected
 		err   string
 	}{
 		{"allow", "{" + allow + "}", fresh,
-			`{"allow":true,"signup":true,"company":"c1","role":"user","sync_groups":true,"groups":["a","b"],"reasons":["signup:default_company"]}`, ""},
+			`{"allow":true,"signup":true,"company":"c1","role":"user","sync_groups":true,"groups":["a","b"],"reasons":["signup:default_company"],"message":""}`, ""},
 		{"groups as a set", `{"allow": true, "signup": false, "company": "c1", "role": null, "sync_groups": true, "groups": {"x"}, "reasons": ["r"]}`, existing,
-			`{"allow":true,"signup":false,"company":"c1","role":null,"sync_groups":true,"groups":["x"],"reasons":["r"]}`, ""},
+			`{"allow":true,"signup":false,"company":"c1","role":null,"sync_groups":true,"groups":["x"],"reasons":["r"],"message":""}`, ""},
 		{"deny is normalized", `{"allow": false, "signup": true, "company": "c1", "role": "admin", "sync_groups": true, "groups": ["x"], "reasons": ["deny:x"]}`, fresh,
-			`{"allow":false,"signup":false,"company":"","role":null,"sync_groups":false,"groups":[],"reasons":["deny:x"]}`, ""},
+			`{"allow":false,"signup":false,"company":"","role":null,"sync_groups":false,"groups":[],"reasons":["deny:x"],"message":""}`, ""},
+		{"deny with a message", `{"allow": false, "signup": false, "company": "", "role": null, "sync_groups": false, "groups": [], "reasons": ["deny:x"], "message": "Ask IT."}`, fresh,
+			`{"allow":false,"signup":false,"company":"","role":null,"sync_groups":false,"groups":[],"reasons":["deny:x"],"message":"Ask IT."}`, ""},
+		{"allow with a message", `{` + allow + `, "message": "hi"}`, fresh, "", "only a deny carries one"},
+		{"message type", `{"allow": false, "signup": false, "company": "", "role": null, "sync_groups": false, "groups": [], "reasons": ["deny:x"], "message": 1}`, fresh, "", "message is number"},
+		{"message too long", `{"allow": false, "signup": false, "company": "", "role": null, "sync_groups": false, "groups": [], "reasons": ["deny:x"], "message": "` + strings.Repeat("é", 201) + `"}`, fresh, "", "201 characters"},
 		{"not an object", `"yes"`, fresh, "", "decision is string, not an object"},
 		{"allow not bool", `{` + strings.Replace(allow, `"allow": true`, `"allow": "yes"`, 1) + `}`, fresh, "", "allow is string"},
 		{"missing key", `{"allow": true}`, fresh, "", `decision has no "company"`},

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	goplugin "github.com/hashicorp/go-plugin"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
@@ -132,7 +134,7 @@ func BenchmarkDecideRPCParallel(b *testing.B) {
 
 // decideSetup launches the plugin with group sync and an Admins admin group,
 // pushes acme's directory, and returns the plugin and alice's input.
-func decideSetup(b *testing.B) (plugin.Authenticator, *rego.Input) {
+func decideSetup(b *testing.B) (plugin.Authenticator, *sso.Input) {
 	b.Helper()
 	emu, in := decideInput(b)
 	_, a := launch(b, emu.env, hostLogger(b))
@@ -144,10 +146,10 @@ func decideSetup(b *testing.B) (plugin.Authenticator, *rego.Input) {
 
 // decideInput starts the emulator with the environment of decideSetup and
 // returns it with alice's input: a whitelist sign-up in two groups.
-func decideInput(b *testing.B) (*emulator, *rego.Input) {
+func decideInput(b *testing.B) (*emulator, *sso.Input) {
 	b.Helper()
 	emu := startEmulator(b, ping.EnvName("groups__enabled")+"=true", ping.EnvName("groups__admins")+`=["Admins"]`)
-	in := &rego.Input{Identity: rego.Identity{
+	in := &sso.Input{Identity: sso.Identity{
 		Issuer: emu.srv.Issuer(), Subject: "s1", UserID: "s1", Email: "alice@acme.com", EmailVerified: verified(true),
 		Name: "Alice", Groups: []string{"ML Team", "Admins"},
 		Claims: map[string]any{"sub": "s1", "email": "alice@acme.com", "groups": []any{"ML Team", "Admins"}},

@@ -10,19 +10,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/pingauthz/pingauthz/internal/pingemu"
 	"github.com/pingauthz/pingauthz/internal/testutil"
 	"github.com/pingauthz/pingauthz/plugin"
 	"github.com/pingauthz/pingauthz/plugin/ping"
-	"github.com/pingauthz/pingauthz/rego"
 )
 
 // acme is the directory the tests push: one company with one group, and
 // its email domain on the whitelist.
-func acme() *rego.Directory {
-	return &rego.Directory{
-		Companies: map[string]rego.Company{"c1": {Name: "Acme", Groups: []string{"ML Team", "Ops"}}},
-		Whitelist: rego.Whitelist{Domains: map[string]rego.WhitelistEntry{"acme.com": {Company: "c1"}}},
+func acme() *sso.Directory {
+	return &sso.Directory{
+		Companies: map[string]sso.Company{"c1": {Name: "Acme", Groups: []string{"ML Team", "Ops"}}},
+		Whitelist: sso.Whitelist{Domains: map[string]sso.WhitelistEntry{"acme.com": {Company: "c1"}}},
 	}
 }
 
@@ -37,24 +38,24 @@ func TestDecideOverRealPlugin(t *testing.T) {
 	}
 	tests := []struct {
 		name                string
-		in                  *rego.Input
+		in                  *sso.Input
 		allow, signup, sync bool
 		company             string
 		groups              []string
 	}{
-		{"whitelisted domain signs up", &rego.Input{Identity: rego.Identity{
+		{"whitelisted domain signs up", &sso.Input{Identity: sso.Identity{
 			Issuer: emu.srv.Issuer(), Subject: "s1", UserID: "s1", Email: "alice@acme.com",
 			EmailVerified: verified(true), Groups: []string{"ML Team", "Elsewhere"},
 		}}, true, true, true, "c1", []string{"ML Team"}},
-		{"unverified email does not sign up", &rego.Input{Identity: rego.Identity{
+		{"unverified email does not sign up", &sso.Input{Identity: sso.Identity{
 			Issuer: emu.srv.Issuer(), Subject: "s2", UserID: "s2", Email: "eve@acme.com", EmailVerified: verified(false),
 		}}, false, false, false, "", nil},
-		{"unknown domain does not sign up", &rego.Input{Identity: rego.Identity{
+		{"unknown domain does not sign up", &sso.Input{Identity: sso.Identity{
 			Issuer: emu.srv.Issuer(), Subject: "s3", UserID: "s3", Email: "bob@other.org", EmailVerified: verified(true),
 		}}, false, false, false, "", nil},
-		{"existing user logs in", &rego.Input{
-			Identity: rego.Identity{Issuer: emu.srv.Issuer(), Subject: "s4", UserID: "s4", Email: "bob@other.org", Groups: []string{"Ops"}},
-			User:     &rego.User{ID: "u4", Company: "c1", Role: "user"},
+		{"existing user logs in", &sso.Input{
+			Identity: sso.Identity{Issuer: emu.srv.Issuer(), Subject: "s4", UserID: "s4", Email: "bob@other.org", Groups: []string{"Ops"}},
+			User:     &sso.User{ID: "u4", Company: "c1", Role: "user"},
 		}, true, false, true, "c1", []string{"Ops"}},
 	}
 	for _, tt := range tests {
@@ -92,7 +93,7 @@ func TestLoginOverRealPlugin(t *testing.T) {
 	if id.Claims["email"] != "alice@acme.com" {
 		t.Errorf("claims %v lack the email", id.Claims)
 	}
-	d, err := a.Decide(ctx, &rego.Input{Identity: id})
+	d, err := a.Decide(ctx, &sso.Input{Identity: id})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,8 @@ func TestLoginOverRealPlugin(t *testing.T) {
 		t.Errorf("decision %+v, want a sign-up into c1 with ML Team", d)
 	}
 
-	// The sealed state is single-use: a replay is an invalid_state LoginError.
+	// The code is single-use at the provider: a replay is an invalid_state
+	// LoginError (the host's directory refuses the state itself).
 	_, err = a.Complete(ctx, req)
 	var le *plugin.LoginError
 	if !errors.As(err, &le) || le.Kind != plugin.KindInvalidState {
@@ -129,7 +131,7 @@ func TestConcurrentCallsOverRealPlugin(t *testing.T) {
 				errs <- a.SetDirectory(ctx, acme())
 				return
 			}
-			d, err := a.Decide(ctx, &rego.Input{Identity: rego.Identity{Subject: "s", UserID: "s", Email: email}})
+			d, err := a.Decide(ctx, &sso.Input{Identity: sso.Identity{Subject: "s", UserID: "s", Email: email}})
 			if err == nil && d.Allow != (i%2 == 0) {
 				err = errors.New("decision " + strings.Join(d.Reasons, ",") + " for " + email)
 			}
@@ -157,7 +159,7 @@ func TestDebugLogOverRealPlugin(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	begun, req, done := loginAlice(ctx, t, a, emu)
-	d, err := a.Decide(ctx, &rego.Input{Identity: done.Identity})
+	d, err := a.Decide(ctx, &sso.Input{Identity: done.Identity})
 	if err != nil {
 		t.Fatal(err)
 	}

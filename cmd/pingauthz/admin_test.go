@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pingauthz/pingauthz/host"
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/pingauthz/pingauthz/internal/store"
-	"github.com/pingauthz/pingauthz/rego"
 )
 
 // admin runs `pingauthz admin --db db args...`.
@@ -67,7 +67,7 @@ func TestAdminReadOnlyNeedsDatabase(t *testing.T) {
 }
 
 // signUp creates a user as a login would.
-func signUp(t *testing.T, db, email string, groups ...string) *host.Account {
+func signUp(t *testing.T, db, email string, groups ...string) *sso.Account {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, db)
@@ -77,8 +77,8 @@ func signUp(t *testing.T, db, email string, groups ...string) *host.Account {
 	defer st.Close()
 	role := "user"
 	a, err := st.Apply(ctx,
-		&rego.Identity{Issuer: "https://idp.example", Subject: email, UserID: email, Email: email, Name: email},
-		&rego.Decision{Allow: true, Signup: true, Company: "c1", Role: &role, SyncGroups: true, Groups: groups})
+		&sso.Identity{Issuer: "https://idp.example", Subject: email, UserID: email, Email: email, Name: email},
+		&sso.Decision{Allow: true, Signup: true, Company: "c1", Role: &role, SyncGroups: true, Groups: groups})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestAdminDirectory(t *testing.T) {
 	if !strings.Contains(out, "c1") || !strings.Contains(out, "Demo Co") || !strings.Contains(out, "Data, ML Team") {
 		t.Errorf("company list:\n%s", out)
 	}
-	var dir rego.Directory
+	var dir sso.Directory
 	if err := json.Unmarshal([]byte(mustAdmin(t, db, "company", "list", "--json")), &dir); err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestAdminDirectory(t *testing.T) {
 	}
 	mustAdmin(t, db, "whitelist", "rm", "--company", "c2", "@example.org")
 	mustAdmin(t, db, "whitelist", "rm", "boss@example.com")
-	var after rego.Directory
+	var after sso.Directory
 	if err := json.Unmarshal([]byte(mustAdmin(t, db, "company", "list", "--json")), &after); err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestAdminUsersAndMemberships(t *testing.T) {
 	mustAdmin(t, db, "group", "add", "--company", "c1", "ML Team")
 	mustAdmin(t, db, "group", "add", "--company", "c1", "Data")
 
-	var users []host.Account
+	var users []sso.Account
 	if err := json.Unmarshal([]byte(mustAdmin(t, db, "user", "list", "--json")), &users); err != nil || users == nil || len(users) != 0 {
 		t.Fatalf("user list --json on no users: %v, %v (want [])", users, err)
 	}
@@ -182,8 +182,8 @@ func TestAdminUsersAndMemberships(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := st.Apply(ctx, &rego.Identity{Issuer: "https://idp.example", Subject: "bob@example.com", UserID: "bob@example.com"},
-		&rego.Decision{Allow: true, Company: "c1", SyncGroups: true})
+	a, err := st.Apply(ctx, &sso.Identity{Issuer: "https://idp.example", Subject: "bob@example.com", UserID: "bob@example.com"},
+		&sso.Decision{Allow: true, Company: "c1", SyncGroups: true})
 	st.Close()
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/loader"
 	"github.com/open-policy-agent/opa/v1/tester"
@@ -198,11 +200,11 @@ func policyEval(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	var in *rego.Input
+	var in *sso.Input
 	if err := readJSONFile(env, *inputPath, func(r io.Reader) (err error) { in, err = rego.DecodeInput(r); return }); err != nil {
 		return err
 	}
-	dir := &rego.Directory{}
+	dir := &sso.Directory{}
 	if *dirPath != "" {
 		if err := readJSONFile(env, *dirPath, func(r io.Reader) (err error) { dir, err = rego.DecodeDirectory(r); return }); err != nil {
 			return err

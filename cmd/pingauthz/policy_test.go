@@ -8,8 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/pingauthz/pingauthz/internal/config"
-	"github.com/pingauthz/pingauthz/rego"
 )
 
 func testdata(parts ...string) string {
@@ -34,7 +35,7 @@ type policyCase struct {
 	Name  string            `json:"name"`
 	Env   map[string]string `json:"env"`
 	Input json.RawMessage   `json:"input"`
-	Want  rego.Decision     `json:"want"`
+	Want  sso.Decision      `json:"want"`
 }
 
 // TestPolicyEvalCases runs every case of testdata/policy/cases.json through
@@ -63,7 +64,7 @@ func TestPolicyEvalCases(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			var got rego.Decision
+			var got sso.Decision
 			dec := json.NewDecoder(strings.NewReader(stdout))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&got); err != nil {
@@ -140,11 +141,11 @@ func TestPolicyEvalBadOverrides(t *testing.T) {
 	for _, name := range []string{"undefined", "allow_string", "missing_keys", "bad_role", "groups_not_strings", "conflict"} {
 		t.Run(name, func(t *testing.T) {
 			code, stdout, stderr := cli(t, withPolicyDir(testdata("overrides", name)), "", "policy", "eval", "--input", input)
-			var d rego.Decision
+			var d sso.Decision
 			if err := json.Unmarshal([]byte(stdout), &d); err != nil {
 				t.Fatalf("stdout %q: %v", stdout, err)
 			}
-			if code != 2 || d.Allow || len(d.Reasons) != 1 || d.Reasons[0] != rego.ReasonPolicyError || !strings.Contains(stderr, "policy error") {
+			if code != 2 || d.Allow || len(d.Reasons) != 1 || d.Reasons[0] != sso.ReasonPolicyError || !strings.Contains(stderr, "policy error") {
 				t.Errorf("exit %d, decision %s, stderr %q", code, stdout, stderr)
 			}
 		})

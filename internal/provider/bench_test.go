@@ -4,8 +4,9 @@ import (
 	"context"
 	"testing"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/pingauthz/pingauthz/internal/config"
-	"github.com/pingauthz/pingauthz/rego"
 )
 
 // BenchmarkDecide measures a decision in process, without the RPC.
@@ -23,7 +24,7 @@ func BenchmarkDecide(b *testing.B) {
 		b.Fatal(err)
 	}
 	verified := true
-	in := &rego.Input{Identity: rego.Identity{
+	in := &sso.Input{Identity: sso.Identity{
 		Issuer: "http://127.0.0.1:1/env/as", Subject: "s1", UserID: "s1", Email: "alice@acme.com",
 		EmailVerified: &verified, Name: "Alice", Groups: []string{"ML Team", "Admins"},
 		Claims: map[string]any{"sub": "s1", "email": "alice@acme.com", "groups": []any{"ML Team", "Admins"}},

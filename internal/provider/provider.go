@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pingauthz/pingauthz/internal/config"
@@ -104,15 +106,15 @@ func (p *Provider) Complete(ctx context.Context, req *plugin.CompleteRequest) (*
 	for k, v := range req.Query {
 		query.Set(k, v)
 	}
-	id, returnTo, err := p.rp.Complete(ctx, req.RedirectURI, req.SealedState, query)
+	done, err := p.rp.Complete(ctx, req.RedirectURI, req.SealedState, query)
 	if err != nil {
 		return nil, err
 	}
-	return &plugin.CompleteResponse{Identity: *id, ReturnTo: returnTo}, nil
+	return &plugin.CompleteResponse{Identity: *done.Identity, ReturnTo: done.ReturnTo, State: done.State}, nil
 }
 
 // SetDirectory implements plugin.Authenticator.
-func (p *Provider) SetDirectory(ctx context.Context, dir *rego.Directory) error {
+func (p *Provider) SetDirectory(ctx context.Context, dir *sso.Directory) error {
 	if dir == nil {
 		return invalidInput("SetDirectory without a directory")
 	}
@@ -131,7 +133,7 @@ func (p *Provider) SetDirectory(ctx context.Context, dir *rego.Directory) error 
 }
 
 // Decide implements plugin.Authenticator.
-func (p *Provider) Decide(ctx context.Context, in *rego.Input) (*rego.Decision, error) {
+func (p *Provider) Decide(ctx context.Context, in *sso.Input) (*sso.Decision, error) {
 	if in == nil {
 		return nil, invalidInput("Decide without an input")
 	}

@@ -9,11 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/pingauthz/pingauthz/internal/config"
 	"github.com/pingauthz/pingauthz/internal/pingemu"
 	"github.com/pingauthz/pingauthz/internal/testutil"
 	"github.com/pingauthz/pingauthz/plugin"
-	"github.com/pingauthz/pingauthz/rego"
 )
 
 const (
@@ -52,10 +53,10 @@ func setup(t *testing.T, edit func(*config.Config)) (*Provider, *pingemu.Server,
 	return p, emu, logs
 }
 
-func directory() *rego.Directory {
-	return &rego.Directory{
-		Companies: map[string]rego.Company{"c1": {Name: "Acme", Groups: []string{"ML Team"}}},
-		Whitelist: rego.Whitelist{Emails: map[string]rego.WhitelistEntry{"alice@acme.com": {Company: "c1", IsAdmin: true}}},
+func directory() *sso.Directory {
+	return &sso.Directory{
+		Companies: map[string]sso.Company{"c1": {Name: "Acme", Groups: []string{"ML Team"}}},
+		Whitelist: sso.Whitelist{Emails: map[string]sso.WhitelistEntry{"alice@acme.com": {Company: "c1", IsAdmin: true}}},
 	}
 }
 
@@ -119,7 +120,7 @@ func TestLoginAndDecide(t *testing.T) {
 	if done.ReturnTo != "/x" || done.Identity.Email != "alice@acme.com" || done.Identity.Issuer != emu.Issuer() {
 		t.Errorf("Complete = %+v", done)
 	}
-	d, err := p.Decide(ctx, &rego.Input{Identity: done.Identity})
+	d, err := p.Decide(ctx, &sso.Input{Identity: done.Identity})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +156,7 @@ func TestDecideWithoutDebugLogsNoDecision(t *testing.T) {
 	if err := p.SetDirectory(context.Background(), directory()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Decide(context.Background(), &rego.Input{Identity: rego.Identity{Subject: "s", UserID: "s", Email: "x@y.z"}}); err != nil {
+	if _, err := p.Decide(context.Background(), &sso.Input{Identity: sso.Identity{Subject: "s", UserID: "s", Email: "x@y.z"}}); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(logs.String(), "reasons") {

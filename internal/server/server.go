@@ -16,11 +16,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pingauthz/pingauthz/host"
 	"github.com/pingauthz/pingauthz/internal/store"
-	"github.com/pingauthz/pingauthz/rego"
 )
 
 // Defaults of Config.
@@ -61,6 +62,8 @@ type Config struct {
 	Now func() time.Time
 }
 
+var _ host.Directory = (*store.Store)(nil)
+
 // Server is an opened reference server. Its Handler serves the login pages;
 // Serve runs it on a listener.
 type Server struct {
@@ -76,7 +79,7 @@ type Server struct {
 	plug atomic.Pointer[host.Plugin]
 
 	pollMu   sync.Mutex
-	lastSeen *rego.Directory
+	lastSeen *sso.Directory
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -148,7 +151,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 }
 
 // snapshot reads the directory for the plugin and remembers it as seen.
-func (s *Server) snapshot(ctx context.Context) (*rego.Directory, error) {
+func (s *Server) snapshot(ctx context.Context) (*sso.Directory, error) {
 	d, err := s.Store.Snapshot(ctx)
 	if err == nil {
 		s.pollMu.Lock()

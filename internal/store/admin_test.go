@@ -7,16 +7,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pingauthz/pingauthz/host"
-	"github.com/pingauthz/pingauthz/rego"
+	"github.com/pingauthz/pingauthz/sso"
 )
 
 // signUp creates a user through Apply and returns its store id.
 func signUp(t testing.TB, s *Store, userID, company string) string {
 	t.Helper()
 	a, err := s.Apply(context.Background(),
-		&rego.Identity{Issuer: "https://idp", UserID: userID, Email: userID + "@x.com", Name: userID},
-		&rego.Decision{Allow: true, Signup: true, Company: company})
+		&sso.Identity{Issuer: "https://idp", UserID: userID, Email: userID + "@x.com", Name: userID},
+		&sso.Decision{Allow: true, Signup: true, Company: company})
 	must(t, err)
 	return a.ID
 }
@@ -84,8 +83,8 @@ func TestAdminErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error = %v, want one containing %q", err, tt.want)
 			}
-			if got := errors.Is(err, host.ErrNotFound); got != tt.notFound {
-				t.Errorf("errors.Is(err, host.ErrNotFound) = %v, want %v", got, tt.notFound)
+			if got := errors.Is(err, sso.ErrNotFound); got != tt.notFound {
+				t.Errorf("errors.Is(err, sso.ErrNotFound) = %v, want %v", got, tt.notFound)
 			}
 			var ee *ExistsError
 			if got := errors.As(err, &ee); got != tt.exists {
@@ -109,8 +108,8 @@ func TestMemberships(t *testing.T) {
 	must(t, s.AddMembership(ctx, "c1", alice, "Ops")) // idempotent
 	must(t, s.AddMembership(ctx, "c1", bob, "Ops"))
 	// An SSO membership that an administrator grants becomes an admin one.
-	_, err := s.Apply(ctx, &rego.Identity{Issuer: "https://idp", UserID: "alice"},
-		&rego.Decision{Allow: true, SyncGroups: true, Groups: []string{"Ops", "ML Team"}})
+	_, err := s.Apply(ctx, &sso.Identity{Issuer: "https://idp", UserID: "alice"},
+		&sso.Decision{Allow: true, SyncGroups: true, Groups: []string{"Ops", "ML Team"}})
 	must(t, err)
 	if got, want := sources(t, s, alice), map[string]string{"Ops": "admin", "ML Team": "sso"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("sources = %v, want %v", got, want)
@@ -151,10 +150,14 @@ func TestUsers(t *testing.T) {
 
 	got, err = s.Users(ctx)
 	must(t, err)
-	want := []host.Account{
+	want := []sso.Account{
 		{ID: alice, Email: "alice@x.com", Name: "alice", Company: "c1", Role: "user", Groups: []string{}},
 		{ID: bob, Email: "bob@x.com", Name: "bob", Company: "c1", Role: "user", Groups: []string{"Admins", "Ops"}},
 		{ID: carol, Email: "carol@x.com", Name: "carol", Company: "c2", Role: "user", Groups: []string{}},
+	}
+	for i := range want {
+		want[i].CompanyName = companyNames[want[i].Company]
+		want[i].PingGroups, want[i].Reasons = []string{}, []string{}
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Users =\n%+v\nwant\n%+v", got, want)
@@ -165,7 +168,7 @@ func TestUsers(t *testing.T) {
 	if !reflect.DeepEqual(*one, want[1]) {
 		t.Errorf("User = %+v, want %+v", *one, want[1])
 	}
-	if _, err := s.User(ctx, "nobody"); !errors.Is(err, host.ErrNotFound) || !strings.Contains(err.Error(), `"nobody"`) {
+	if _, err := s.User(ctx, "nobody"); !errors.Is(err, sso.ErrNotFound) || !strings.Contains(err.Error(), `"nobody"`) {
 		t.Errorf("User(nobody) error = %v, want a not-found error naming it", err)
 	}
 }

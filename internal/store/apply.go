@@ -9,8 +9,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/pingauthz/pingauthz/host"
-	"github.com/pingauthz/pingauthz/rego"
+	"github.com/pingauthz/pingauthz/sso"
 )
 
 // DefaultRole is the role of a new user whose decision leaves the role nil.
@@ -29,11 +28,11 @@ const DefaultRole = "user"
 // gets an SSO membership unless a membership exists, and SSO memberships of
 // groups not decided are removed; admin memberships are never touched and
 // groups are never created. A decision with Allow false fails with ErrDenied.
-func (s *Store) Apply(ctx context.Context, id *rego.Identity, d *rego.Decision) (*host.Account, error) {
+func (s *Store) Apply(ctx context.Context, id *sso.Identity, d *sso.Decision) (*sso.Account, error) {
 	if err := checkApply(id, d); err != nil {
 		return nil, err
 	}
-	var acct *host.Account
+	var acct *sso.Account
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
 		acct, err = apply(ctx, tx, id, d, millis(s.now()))
@@ -46,7 +45,7 @@ func (s *Store) Apply(ctx context.Context, id *rego.Identity, d *rego.Decision) 
 }
 
 // checkApply refuses what Apply cannot apply before a transaction starts.
-func checkApply(id *rego.Identity, d *rego.Decision) error {
+func checkApply(id *sso.Identity, d *sso.Decision) error {
 	switch {
 	case id == nil:
 		return errors.New("store: apply: identity is nil")
@@ -66,14 +65,14 @@ func checkApply(id *rego.Identity, d *rego.Decision) error {
 }
 
 // apply is Apply inside the transaction tx.
-func apply(ctx context.Context, tx *sql.Tx, id *rego.Identity, d *rego.Decision, now int64) (*host.Account, error) {
+func apply(ctx context.Context, tx *sql.Tx, id *sso.Identity, d *sso.Decision, now int64) (*sso.Account, error) {
 	u, err := findUserRow(ctx, tx, id.Issuer, id.UserID)
 	switch {
-	case errors.Is(err, host.ErrNotFound) && d.Signup:
+	case errors.Is(err, sso.ErrNotFound) && d.Signup:
 		if u, err = createUser(ctx, tx, id, d, now); err != nil {
 			return nil, err
 		}
-	case errors.Is(err, host.ErrNotFound):
+	case errors.Is(err, sso.ErrNotFound):
 		nf := &NotFoundError{Kind: "user", Key: fmt.Sprintf("%q of issuer %q", id.UserID, id.Issuer)}
 		return nil, fmt.Errorf("%w, and the decision does not sign it up", nf)
 	case err != nil:
@@ -92,7 +91,7 @@ func apply(ctx context.Context, tx *sql.Tx, id *rego.Identity, d *rego.Decision,
 }
 
 // createUser inserts a new user for the identity into the decided company.
-func createUser(ctx context.Context, tx *sql.Tx, id *rego.Identity, d *rego.Decision, now int64) (*rego.User, error) {
+func createUser(ctx context.Context, tx *sql.Tx, id *sso.Identity, d *sso.Decision, now int64) (*sso.User, error) {
 	if d.Company == "" {
 		return nil, errors.New("store: apply: sign-up decision names no company")
 	}
@@ -103,7 +102,7 @@ func createUser(ctx context.Context, tx *sql.Tx, id *rego.Identity, d *rego.Deci
 	if d.Role != nil {
 		role = *d.Role
 	}
-	u := &rego.User{ID: newID(), Company: d.Company, Role: role}
+	u := &sso.User{ID: newID(), Company: d.Company, Role: role}
 	_, err := tx.ExecContext(ctx, `
 INSERT INTO users (id, issuer, user_id, email, name, company, role, created_at, last_login)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -116,7 +115,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 
 // updateUser records a login of an existing user: role (when decided), email
 // and name (when the identity has them) and the login time.
-func updateUser(ctx context.Context, tx *sql.Tx, userID string, id *rego.Identity, d *rego.Decision, now int64) error {
+func updateUser(ctx context.Context, tx *sql.Tx, userID string, id *sso.Identity, d *sso.Decision, now int64) error {
 	_, err := tx.ExecContext(ctx, `
 UPDATE users SET
 	role = coalesce(?, role),

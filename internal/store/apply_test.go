@@ -11,15 +11,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pingauthz/pingauthz/host"
-	"github.com/pingauthz/pingauthz/rego"
+	"github.com/pingauthz/pingauthz/sso"
 )
 
 const issuer = "https://idp.example.com"
 
 // alice is the identity most Apply tests log in with.
-func alice() *rego.Identity {
-	return &rego.Identity{Issuer: issuer, Subject: "sub-a", UserID: "sub-a", Email: "alice@acme.com", Name: "Alice"}
+func alice() *sso.Identity {
+	return &sso.Identity{Issuer: issuer, Subject: "sub-a", UserID: "sub-a", Email: "alice@acme.com", Name: "Alice"}
 }
 
 // existingAlice signs alice up into c1 as an admin with an SSO membership in
@@ -27,7 +26,7 @@ func alice() *rego.Identity {
 func existingAlice(t testing.TB, s *Store) string {
 	t.Helper()
 	ctx := context.Background()
-	a, err := s.Apply(ctx, alice(), &rego.Decision{Allow: true, Signup: true, Company: "c1", Role: ptr("admin"),
+	a, err := s.Apply(ctx, alice(), &sso.Decision{Allow: true, Signup: true, Company: "c1", Role: ptr("admin"),
 		SyncGroups: true, Groups: []string{"ML Team"}})
 	must(t, err)
 	must(t, s.AddMembership(ctx, "c1", a.ID, "Ops"))
@@ -43,101 +42,101 @@ func TestApply(t *testing.T) {
 	tests := []struct {
 		name     string
 		existing bool // sign alice up first (see existingAlice)
-		id       *rego.Identity
-		d        rego.Decision
-		want     host.Account // ID is not compared
+		id       *sso.Identity
+		d        sso.Decision
+		want     sso.Account // ID is not compared
 		sources  map[string]string
 	}{
 		{
 			name: "sign-up with the default role",
 			id:   alice(),
-			d:    rego.Decision{Allow: true, Signup: true, Company: "c1"},
-			want: host.Account{Email: "alice@acme.com", Name: "Alice", Company: "c1", Role: "user", Groups: []string{}},
+			d:    sso.Decision{Allow: true, Signup: true, Company: "c1"},
+			want: sso.Account{Email: "alice@acme.com", Name: "Alice", Company: "c1", Role: "user", Groups: []string{}},
 		},
 		{
 			name: "sign-up as admin with groups",
 			id:   alice(),
-			d: rego.Decision{Allow: true, Signup: true, Company: "c1", Role: ptr("admin"),
+			d: sso.Decision{Allow: true, Signup: true, Company: "c1", Role: ptr("admin"),
 				SyncGroups: true, Groups: []string{"Ops", "ML Team", "Ops", "No Such Group", "ml team"}},
-			want:    host.Account{Email: "alice@acme.com", Name: "Alice", Company: "c1", Role: "admin", Groups: []string{"ML Team", "Ops"}},
+			want:    sso.Account{Email: "alice@acme.com", Name: "Alice", Company: "c1", Role: "admin", Groups: []string{"ML Team", "Ops"}},
 			sources: map[string]string{"ML Team": "sso", "Ops": "sso"},
 		},
 		{
 			name: "sign-up ignores groups without sync",
 			id:   alice(),
-			d:    rego.Decision{Allow: true, Signup: true, Company: "c1", Groups: []string{"Ops"}},
-			want: host.Account{Email: "alice@acme.com", Name: "Alice", Company: "c1", Role: "user", Groups: []string{}},
+			d:    sso.Decision{Allow: true, Signup: true, Company: "c1", Groups: []string{"Ops"}},
+			want: sso.Account{Email: "alice@acme.com", Name: "Alice", Company: "c1", Role: "user", Groups: []string{}},
 		},
 		{
 			name:     "existing user keeps a nil role",
 			existing: true,
 			id:       renamed,
-			d:        rego.Decision{Allow: true},
-			want:     host.Account{Email: "alice@new.com", Name: "Alice B", Company: "c1", Role: "admin", Groups: []string{"ML Team", "Ops"}},
+			d:        sso.Decision{Allow: true},
+			want:     sso.Account{Email: "alice@new.com", Name: "Alice B", Company: "c1", Role: "admin", Groups: []string{"ML Team", "Ops"}},
 			sources:  map[string]string{"ML Team": "sso", "Ops": "admin"},
 		},
 		{
 			name:     "existing user is demoted",
 			existing: true,
 			id:       alice(),
-			d:        rego.Decision{Allow: true, Role: ptr("user")},
-			want:     host.Account{Email: "alice@acme.com", Name: "Alice", Company: "c1", Role: "user", Groups: []string{"ML Team", "Ops"}},
+			d:        sso.Decision{Allow: true, Role: ptr("user")},
+			want:     sso.Account{Email: "alice@acme.com", Name: "Alice", Company: "c1", Role: "user", Groups: []string{"ML Team", "Ops"}},
 			sources:  map[string]string{"ML Team": "sso", "Ops": "admin"},
 		},
 		{
 			name:     "existing user keeps email and name the identity lacks",
 			existing: true,
 			id:       anonymous,
-			d:        rego.Decision{Allow: true},
-			want:     host.Account{Email: "alice@acme.com", Name: "Alice", Company: "c1", Role: "admin", Groups: []string{"ML Team", "Ops"}},
+			d:        sso.Decision{Allow: true},
+			want:     sso.Account{Email: "alice@acme.com", Name: "Alice", Company: "c1", Role: "admin", Groups: []string{"ML Team", "Ops"}},
 			sources:  map[string]string{"ML Team": "sso", "Ops": "admin"},
 		},
 		{
 			name:     "existing user keeps its company on a sign-up decision",
 			existing: true,
 			id:       alice(),
-			d:        rego.Decision{Allow: true, Signup: true, Company: "c2", SyncGroups: true, Groups: []string{"ML Team"}},
-			want:     host.Account{Email: "alice@acme.com", Name: "Alice", Company: "c1", Role: "admin", Groups: []string{"ML Team", "Ops"}},
+			d:        sso.Decision{Allow: true, Signup: true, Company: "c2", SyncGroups: true, Groups: []string{"ML Team"}},
+			want:     sso.Account{Email: "alice@acme.com", Name: "Alice", Company: "c1", Role: "admin", Groups: []string{"ML Team", "Ops"}},
 			sources:  map[string]string{"ML Team": "sso", "Ops": "admin"},
 		},
 		{
 			name:     "SSO membership no longer decided is removed, admin one survives",
 			existing: true,
 			id:       alice(),
-			d:        rego.Decision{Allow: true, SyncGroups: true, Groups: []string{}},
-			want:     host.Account{Email: "alice@acme.com", Name: "Alice", Company: "c1", Role: "admin", Groups: []string{"Ops"}},
+			d:        sso.Decision{Allow: true, SyncGroups: true, Groups: []string{}},
+			want:     sso.Account{Email: "alice@acme.com", Name: "Alice", Company: "c1", Role: "admin", Groups: []string{"Ops"}},
 			sources:  map[string]string{"Ops": "admin"},
 		},
 		{
 			name:     "groups are added and removed together",
 			existing: true,
 			id:       alice(),
-			d:        rego.Decision{Allow: true, SyncGroups: true, Groups: []string{"Admins"}},
-			want:     host.Account{Email: "alice@acme.com", Name: "Alice", Company: "c1", Role: "admin", Groups: []string{"Admins", "Ops"}},
+			d:        sso.Decision{Allow: true, SyncGroups: true, Groups: []string{"Admins"}},
+			want:     sso.Account{Email: "alice@acme.com", Name: "Alice", Company: "c1", Role: "admin", Groups: []string{"Admins", "Ops"}},
 			sources:  map[string]string{"Admins": "sso", "Ops": "admin"},
 		},
 		{
 			name:     "a decided admin membership stays an admin one",
 			existing: true,
 			id:       alice(),
-			d:        rego.Decision{Allow: true, SyncGroups: true, Groups: []string{"Ops", "ML Team"}},
-			want:     host.Account{Email: "alice@acme.com", Name: "Alice", Company: "c1", Role: "admin", Groups: []string{"ML Team", "Ops"}},
+			d:        sso.Decision{Allow: true, SyncGroups: true, Groups: []string{"Ops", "ML Team"}},
+			want:     sso.Account{Email: "alice@acme.com", Name: "Alice", Company: "c1", Role: "admin", Groups: []string{"ML Team", "Ops"}},
 			sources:  map[string]string{"ML Team": "sso", "Ops": "admin"},
 		},
 		{
 			name:     "group names are compared exactly",
 			existing: true,
 			id:       alice(),
-			d:        rego.Decision{Allow: true, SyncGroups: true, Groups: []string{"ml team"}},
-			want:     host.Account{Email: "alice@acme.com", Name: "Alice", Company: "c1", Role: "admin", Groups: []string{"Ops"}},
+			d:        sso.Decision{Allow: true, SyncGroups: true, Groups: []string{"ml team"}},
+			want:     sso.Account{Email: "alice@acme.com", Name: "Alice", Company: "c1", Role: "admin", Groups: []string{"Ops"}},
 			sources:  map[string]string{"Ops": "admin"},
 		},
 		{
 			name:     "memberships stay without sync",
 			existing: true,
 			id:       alice(),
-			d:        rego.Decision{Allow: true, Groups: []string{"Admins"}},
-			want:     host.Account{Email: "alice@acme.com", Name: "Alice", Company: "c1", Role: "admin", Groups: []string{"ML Team", "Ops"}},
+			d:        sso.Decision{Allow: true, Groups: []string{"Admins"}},
+			want:     sso.Account{Email: "alice@acme.com", Name: "Alice", Company: "c1", Role: "admin", Groups: []string{"ML Team", "Ops"}},
 			sources:  map[string]string{"ML Team": "sso", "Ops": "admin"},
 		},
 	}
@@ -160,6 +159,8 @@ func TestApply(t *testing.T) {
 			}
 			want := tt.want
 			want.ID = got.ID
+			want.CompanyName = companyNames[want.Company]
+			want.PingGroups, want.Reasons = []string{}, []string{}
 			if !reflect.DeepEqual(*got, want) {
 				t.Errorf("Apply =\n%+v\nwant\n%+v", *got, want)
 			}
@@ -186,39 +187,39 @@ func TestApply(t *testing.T) {
 }
 
 func TestApplyFailureChangesNothing(t *testing.T) {
-	stranger := &rego.Identity{Issuer: issuer, UserID: "sub-z", Email: "z@acme.com"}
+	stranger := &sso.Identity{Issuer: issuer, UserID: "sub-z", Email: "z@acme.com"}
 	tests := []struct {
 		name string
-		id   *rego.Identity
-		d    *rego.Decision
+		id   *sso.Identity
+		d    *sso.Decision
 		// prepare runs after the fixture and before the "before" dump.
 		prepare func(t *testing.T, s *Store)
 		want    string
 		is      error
 	}{
-		{name: "denied", id: alice(), d: &rego.Decision{Allow: false, Reasons: []string{"deny:not_whitelisted"}},
+		{name: "denied", id: alice(), d: &sso.Decision{Allow: false, Reasons: []string{"deny:not_whitelisted"}},
 			want: "deny:not_whitelisted", is: ErrDenied},
-		{name: "denied existing user", id: alice(), d: &rego.Decision{Allow: false, Signup: true, Company: "c1", Role: ptr("user")},
+		{name: "denied existing user", id: alice(), d: &sso.Decision{Allow: false, Signup: true, Company: "c1", Role: ptr("user")},
 			want: "does not allow", is: ErrDenied},
-		{name: "unknown company", id: stranger, d: &rego.Decision{Allow: true, Signup: true, Company: "nope"},
-			want: `company "nope" not found`, is: host.ErrNotFound},
-		{name: "no company", id: stranger, d: &rego.Decision{Allow: true, Signup: true},
+		{name: "unknown company", id: stranger, d: &sso.Decision{Allow: true, Signup: true, Company: "nope"},
+			want: `company "nope" not found`, is: sso.ErrNotFound},
+		{name: "no company", id: stranger, d: &sso.Decision{Allow: true, Signup: true},
 			want: "names no company"},
-		{name: "unknown user without sign-up", id: stranger, d: &rego.Decision{Allow: true, Company: "c1"},
-			want: `user "sub-z" of issuer`, is: host.ErrNotFound},
-		{name: "same user id of another issuer", id: &rego.Identity{Issuer: "https://other", UserID: "sub-a"},
-			d: &rego.Decision{Allow: true}, want: "not found", is: host.ErrNotFound},
-		{name: "empty role", id: alice(), d: &rego.Decision{Allow: true, Role: ptr("")}, want: "role is empty"},
-		{name: "empty user id", id: &rego.Identity{Issuer: issuer}, d: &rego.Decision{Allow: true, Signup: true, Company: "c1"},
+		{name: "unknown user without sign-up", id: stranger, d: &sso.Decision{Allow: true, Company: "c1"},
+			want: `user "sub-z" of issuer`, is: sso.ErrNotFound},
+		{name: "same user id of another issuer", id: &sso.Identity{Issuer: "https://other", UserID: "sub-a"},
+			d: &sso.Decision{Allow: true}, want: "not found", is: sso.ErrNotFound},
+		{name: "empty role", id: alice(), d: &sso.Decision{Allow: true, Role: ptr("")}, want: "role is empty"},
+		{name: "empty user id", id: &sso.Identity{Issuer: issuer}, d: &sso.Decision{Allow: true, Signup: true, Company: "c1"},
 			want: "empty user id"},
-		{name: "nil identity", d: &rego.Decision{Allow: true}, want: "identity is nil"},
+		{name: "nil identity", d: &sso.Decision{Allow: true}, want: "identity is nil"},
 		{name: "nil decision", id: alice(), want: "decision is nil"},
 		{
 			// The user row is written before the membership fails: the
 			// whole transaction must roll back.
 			name: "failure after the first write",
 			id:   stranger,
-			d:    &rego.Decision{Allow: true, Signup: true, Company: "c1", SyncGroups: true, Groups: []string{"Ops"}},
+			d:    &sso.Decision{Allow: true, Signup: true, Company: "c1", SyncGroups: true, Groups: []string{"Ops"}},
 			prepare: func(t *testing.T, s *Store) {
 				_, err := s.w.Exec(`CREATE TRIGGER refuse BEFORE INSERT ON memberships
 					BEGIN SELECT RAISE(ABORT, 'memberships refused'); END`)
@@ -229,7 +230,7 @@ func TestApplyFailureChangesNothing(t *testing.T) {
 		{
 			name: "existing user, failure after the update",
 			id:   alice(),
-			d:    &rego.Decision{Allow: true, Role: ptr("user"), SyncGroups: true, Groups: []string{}},
+			d:    &sso.Decision{Allow: true, Role: ptr("user"), SyncGroups: true, Groups: []string{}},
 			prepare: func(t *testing.T, s *Store) {
 				_, err := s.w.Exec(`CREATE TRIGGER refuse BEFORE DELETE ON memberships
 					BEGIN SELECT RAISE(ABORT, 'removal refused'); END`)
@@ -294,7 +295,7 @@ func TestApplyConcurrentSignUp(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			a, err := stores[i%2].Apply(ctx, alice(), &rego.Decision{Allow: true, Signup: true, Company: "c1",
+			a, err := stores[i%2].Apply(ctx, alice(), &sso.Decision{Allow: true, Signup: true, Company: "c1",
 				SyncGroups: true, Groups: []string{"ML Team", fmt.Sprintf("Group %d", i)}})
 			if err == nil {
 				ids[i] = a.ID
@@ -329,11 +330,11 @@ func BenchmarkApply(b *testing.B) {
 		must(b, s.AddGroup(ctx, "c1", fmt.Sprintf("G%02d", i)))
 	}
 	id := alice()
-	_, err := s.Apply(ctx, id, &rego.Decision{Allow: true, Signup: true, Company: "c1", SyncGroups: true, Groups: []string{"ML Team"}})
+	_, err := s.Apply(ctx, id, &sso.Decision{Allow: true, Signup: true, Company: "c1", SyncGroups: true, Groups: []string{"ML Team"}})
 	must(b, err)
-	decisions := make([]*rego.Decision, 20)
+	decisions := make([]*sso.Decision, 20)
 	for i := range decisions {
-		decisions[i] = &rego.Decision{Allow: true, Role: ptr("user"), SyncGroups: true,
+		decisions[i] = &sso.Decision{Allow: true, Role: ptr("user"), SyncGroups: true,
 			Groups: []string{"ML Team", "Ops", fmt.Sprintf("G%02d", i)}}
 	}
 	i := 0

@@ -6,14 +6,13 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/pingauthz/pingauthz/host"
-	"github.com/pingauthz/pingauthz/rego"
+	"github.com/pingauthz/pingauthz/sso"
 )
 
 // FindUser returns the user matched by the identity's issuer and user id,
-// with the names of all its groups (sorted), or host.ErrNotFound.
-func (s *Store) FindUser(ctx context.Context, issuer, userID string) (*rego.User, error) {
-	var u *rego.User
+// with the names of all its groups (sorted), or sso.ErrNotFound.
+func (s *Store) FindUser(ctx context.Context, issuer, userID string) (*sso.User, error) {
+	var u *sso.User
 	err := s.read(ctx, func(tx *sql.Tx) error {
 		var err error
 		u, err = findUser(ctx, tx, issuer, userID)
@@ -23,7 +22,7 @@ func (s *Store) FindUser(ctx context.Context, issuer, userID string) (*rego.User
 }
 
 // findUser is FindUser inside a transaction.
-func findUser(ctx context.Context, tx *sql.Tx, issuer, userID string) (*rego.User, error) {
+func findUser(ctx context.Context, tx *sql.Tx, issuer, userID string) (*sso.User, error) {
 	u, err := findUserRow(ctx, tx, issuer, userID)
 	if err != nil {
 		return nil, err
@@ -35,12 +34,12 @@ func findUser(ctx context.Context, tx *sql.Tx, issuer, userID string) (*rego.Use
 }
 
 // findUserRow is findUser without the groups.
-func findUserRow(ctx context.Context, tx *sql.Tx, issuer, userID string) (*rego.User, error) {
-	u := rego.User{}
+func findUserRow(ctx context.Context, tx *sql.Tx, issuer, userID string) (*sso.User, error) {
+	u := sso.User{}
 	err := tx.QueryRowContext(ctx, "SELECT id, company, role FROM users WHERE issuer = ? AND user_id = ?", issuer, userID).
 		Scan(&u.ID, &u.Company, &u.Role)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, host.ErrNotFound
+		return nil, sso.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: find user %q of issuer %q: %w", userID, issuer, err)
@@ -50,10 +49,10 @@ func findUserRow(ctx context.Context, tx *sql.Tx, issuer, userID string) (*rego.
 
 // Snapshot returns the companies with their sorted group names and the
 // whitelist, read in one transaction. Its maps and slices are never nil.
-func (s *Store) Snapshot(ctx context.Context) (*rego.Directory, error) {
-	d := &rego.Directory{
-		Companies: map[string]rego.Company{},
-		Whitelist: rego.Whitelist{Emails: map[string]rego.WhitelistEntry{}, Domains: map[string]rego.WhitelistEntry{}},
+func (s *Store) Snapshot(ctx context.Context) (*sso.Directory, error) {
+	d := &sso.Directory{
+		Companies: map[string]sso.Company{},
+		Whitelist: sso.Whitelist{Emails: map[string]sso.WhitelistEntry{}, Domains: map[string]sso.WhitelistEntry{}},
 	}
 	err := s.read(ctx, func(tx *sql.Tx) error {
 		if err := eachRow(ctx, tx, "SELECT id, name FROM companies", func(rows *sql.Rows) error {
@@ -61,7 +60,7 @@ func (s *Store) Snapshot(ctx context.Context) (*rego.Directory, error) {
 			if err := rows.Scan(&id, &name); err != nil {
 				return err
 			}
-			d.Companies[id] = rego.Company{Name: name, Groups: []string{}}
+			d.Companies[id] = sso.Company{Name: name, Groups: []string{}}
 			return nil
 		}); err != nil {
 			return fmt.Errorf("store: snapshot companies: %w", err)
@@ -80,14 +79,14 @@ func (s *Store) Snapshot(ctx context.Context) (*rego.Directory, error) {
 		}
 		for _, t := range []struct {
 			query string
-			into  map[string]rego.WhitelistEntry
+			into  map[string]sso.WhitelistEntry
 		}{
 			{"SELECT email, company, is_admin FROM whitelist_emails", d.Whitelist.Emails},
 			{"SELECT domain, company, is_admin FROM whitelist_domains", d.Whitelist.Domains},
 		} {
 			if err := eachRow(ctx, tx, t.query, func(rows *sql.Rows) error {
 				var key string
-				var e rego.WhitelistEntry
+				var e sso.WhitelistEntry
 				if err := rows.Scan(&key, &e.Company, &e.IsAdmin); err != nil {
 					return err
 				}

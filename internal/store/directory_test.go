@@ -8,8 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pingauthz/pingauthz/host"
-	"github.com/pingauthz/pingauthz/rego"
+	"github.com/pingauthz/pingauthz/sso"
 )
 
 func TestSnapshot(t *testing.T) {
@@ -32,15 +31,15 @@ func TestSnapshot(t *testing.T) {
 
 	d, err = s.Snapshot(ctx)
 	must(t, err)
-	want := &rego.Directory{
-		Companies: map[string]rego.Company{
+	want := &sso.Directory{
+		Companies: map[string]sso.Company{
 			"c1": {Name: "Acme", Groups: []string{"Admins", "ML Team", "Ops", "ml team"}},
 			"c2": {Name: "Other", Groups: []string{"ML Team"}},
 			"c3": {Name: "Empty", Groups: []string{}},
 		},
-		Whitelist: rego.Whitelist{
-			Emails:  map[string]rego.WhitelistEntry{"boss@acme.com": {Company: "c1", IsAdmin: true}},
-			Domains: map[string]rego.WhitelistEntry{"other.org": {Company: "c2"}},
+		Whitelist: sso.Whitelist{
+			Emails:  map[string]sso.WhitelistEntry{"boss@acme.com": {Company: "c1", IsAdmin: true}},
+			Domains: map[string]sso.WhitelistEntry{"other.org": {Company: "c2"}},
 		},
 	}
 	if !reflect.DeepEqual(d, want) {
@@ -52,15 +51,15 @@ func TestFindUser(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
 	fixture(t, s)
-	a, err := s.Apply(ctx, &rego.Identity{Issuer: "https://idp", UserID: "sub-1"},
-		&rego.Decision{Allow: true, Signup: true, Company: "c1", Role: ptr("admin"), SyncGroups: true, Groups: []string{"Ops", "ML Team"}})
+	a, err := s.Apply(ctx, &sso.Identity{Issuer: "https://idp", UserID: "sub-1"},
+		&sso.Decision{Allow: true, Signup: true, Company: "c1", Role: ptr("admin"), SyncGroups: true, Groups: []string{"Ops", "ML Team"}})
 	must(t, err)
 
 	tests := []struct {
 		name, issuer, userID string
-		want                 *rego.User
+		want                 *sso.User
 	}{
-		{"match", "https://idp", "sub-1", &rego.User{ID: a.ID, Company: "c1", Role: "admin", Groups: []string{"ML Team", "Ops"}}},
+		{"match", "https://idp", "sub-1", &sso.User{ID: a.ID, Company: "c1", Role: "admin", Groups: []string{"ML Team", "Ops"}}},
 		{"other issuer", "https://other", "sub-1", nil},
 		{"other user id", "https://idp", "SUB-1", nil},
 	}
@@ -68,8 +67,8 @@ func TestFindUser(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := s.FindUser(ctx, tt.issuer, tt.userID)
 			if tt.want == nil {
-				if !errors.Is(err, host.ErrNotFound) || got != nil {
-					t.Fatalf("FindUser = %+v, %v; want nil, host.ErrNotFound", got, err)
+				if !errors.Is(err, sso.ErrNotFound) || got != nil {
+					t.Fatalf("FindUser = %+v, %v; want nil, sso.ErrNotFound", got, err)
 				}
 				return
 			}
@@ -84,7 +83,7 @@ func TestFindUser(t *testing.T) {
 func TestOnChange(t *testing.T) {
 	ctx := context.Background()
 	calls := 0
-	var seen *rego.Directory
+	var seen *sso.Directory
 	var s *Store
 	s = openTest(t, OnChange(func() {
 		calls++
@@ -108,8 +107,8 @@ func TestOnChange(t *testing.T) {
 		{"failed add group", func() error { return s.AddGroup(ctx, "nope", "Ops") }, false, true},
 		{"whitelist add", func() error { return s.WhitelistAdd(ctx, "c1", "@acme.com", false) }, true, false},
 		{"sign-up", func() error {
-			_, err := s.Apply(ctx, &rego.Identity{Issuer: "i", UserID: "u"},
-				&rego.Decision{Allow: true, Signup: true, Company: "c1", SyncGroups: true, Groups: []string{"Ops"}})
+			_, err := s.Apply(ctx, &sso.Identity{Issuer: "i", UserID: "u"},
+				&sso.Decision{Allow: true, Signup: true, Company: "c1", SyncGroups: true, Groups: []string{"Ops"}})
 			return err
 		}, false, false},
 		{"session", func() error {

@@ -7,11 +7,11 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/pingauthz/pingauthz/host"
+	"github.com/pingauthz/pingauthz/sso"
 )
 
 // NotFoundError names a company, group, user, membership or whitelist entry
-// that does not exist. errors.Is(err, host.ErrNotFound) reports true for it.
+// that does not exist. errors.Is(err, sso.ErrNotFound) reports true for it.
 type NotFoundError struct {
 	// Kind is "company", "group", "user", "membership" or "whitelist entry".
 	Kind string
@@ -23,8 +23,8 @@ func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("store: %s %s not found", e.Kind, e.Key)
 }
 
-// Is makes errors.Is(err, host.ErrNotFound) true.
-func (e *NotFoundError) Is(target error) bool { return target == host.ErrNotFound }
+// Is makes errors.Is(err, sso.ErrNotFound) true.
+func (e *NotFoundError) Is(target error) bool { return target == sso.ErrNotFound }
 
 // ExistsError names a company or group that already exists.
 type ExistsError struct {

@@ -8,8 +8,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/pingauthz/pingauthz/internal/store"
-	"github.com/pingauthz/pingauthz/rego"
 )
 
 // Example sets a directory up as an administrator would, then applies the
@@ -39,9 +40,9 @@ func Example() {
 		}
 	}
 
-	id := &rego.Identity{Issuer: "https://auth.pingone.com/env/as", UserID: "sub-1",
+	id := &sso.Identity{Issuer: "https://auth.pingone.com/env/as", UserID: "sub-1",
 		Email: "ada@acme.com", Name: "Ada", Groups: []string{"ML Team", "Staff"}}
-	acct, err := s.Apply(ctx, id, &rego.Decision{Allow: true, Signup: true, Company: "acme",
+	acct, err := s.Apply(ctx, id, &sso.Decision{Allow: true, Signup: true, Company: "acme",
 		SyncGroups: true, Groups: []string{"ML Team"}})
 	if err != nil {
 		log.Fatal(err)

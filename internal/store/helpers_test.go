@@ -34,11 +34,14 @@ func openTest(t testing.TB, opts ...Option) *Store {
 
 // fixture fills a store with two companies and their groups:
 // c1 "Acme" {Admins, ML Team, Ops} and c2 "Other" {ML Team}.
+// companyNames are the companies fixture adds.
+var companyNames = map[string]string{"c1": "Acme", "c2": "Other"}
+
 func fixture(t testing.TB, s *Store) {
 	t.Helper()
 	ctx := context.Background()
-	must(t, s.AddCompany(ctx, "c1", "Acme"))
-	must(t, s.AddCompany(ctx, "c2", "Other"))
+	must(t, s.AddCompany(ctx, "c1", companyNames["c1"]))
+	must(t, s.AddCompany(ctx, "c2", companyNames["c2"]))
 	for _, g := range []string{"ML Team", "Ops", "Admins"} {
 		must(t, s.AddGroup(ctx, "c1", g))
 	}

@@ -2,12 +2,14 @@ package store
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/pingauthz/pingauthz/rego"
+	"github.com/pingauthz/pingauthz/internal/testutil"
+	"github.com/pingauthz/pingauthz/sso"
 )
 
 func TestLogin(t *testing.T) {
@@ -19,31 +21,34 @@ func TestLogin(t *testing.T) {
 
 	for _, tc := range []struct {
 		name   string
-		id     *rego.Identity
-		d      *rego.Decision
+		id     *sso.Identity
+		d      *sso.Decision
 		role   string
 		groups []string
 	}{
-		{"sign-up", &rego.Identity{Issuer: issuer, UserID: "sub-b", Email: "bob@acme.com", Name: "Bob"},
-			&rego.Decision{Allow: true, Signup: true, Company: "c1", SyncGroups: true, Groups: []string{"Ops"}},
+		{"sign-up", &sso.Identity{Issuer: issuer, UserID: "sub-b", Email: "bob@acme.com", Name: "Bob"},
+			&sso.Decision{Allow: true, Signup: true, Company: "c1", SyncGroups: true, Groups: []string{"Ops"}},
 			"user", []string{"Ops"}},
-		{"existing user", alice(), &rego.Decision{Allow: true, Company: "c1", Role: ptr("user"), SyncGroups: true},
+		{"existing user", alice(), &sso.Decision{Allow: true, Company: "c1", Role: ptr("user"), SyncGroups: true},
 			"user", []string{"Ops"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			acct, token, err := s.Login(ctx, tc.id, tc.d, time.Hour)
+			tc.id.Groups = []string{"Ops", "Elsewhere"}
+			tc.d.Reasons = []string{"test:" + tc.name}
+			acct, token, err := s.Login(ctx, testState(clk, tc.name), tc.id, tc.d, time.Hour)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if acct.Role != tc.role || !slices.Equal(acct.Groups, tc.groups) {
-				t.Errorf("account %+v, want role %q groups %q", acct, tc.role, tc.groups)
+			if acct.Role != tc.role || !slices.Equal(acct.Groups, tc.groups) || acct.CompanyName == "" {
+				t.Errorf("account %+v, want role %q groups %q and a company name", acct, tc.role, tc.groups)
 			}
 			got, err := s.SessionAccount(ctx, token)
 			if err != nil {
 				t.Fatalf("SessionAccount: %v", err)
 			}
-			if got.ID != acct.ID {
-				t.Errorf("session of %q, want %q", got.ID, acct.ID)
+			if got.ID != acct.ID || got.CompanyName != acct.CompanyName ||
+				!slices.Equal(got.PingGroups, tc.id.Groups) || !slices.Equal(got.Reasons, tc.d.Reasons) {
+				t.Errorf("session account %+v, want %q with Ping groups %q and reasons %q", got, acct.ID, tc.id.Groups, tc.d.Reasons)
 			}
 		})
 	}
@@ -51,6 +56,42 @@ func TestLogin(t *testing.T) {
 	if err == nil {
 		t.Errorf("SessionAccount of an empty token: %+v", got)
 	}
+}
+
+// TestLoginStateSingleUse checks that a login state is consumed once, that a
+// replay changes nothing, and that expired records are pruned.
+func TestLoginStateSingleUse(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	s := openTest(t, WithNow(clk.Now))
+	fixture(t, s)
+	existingAlice(t, s)
+	d := &sso.Decision{Allow: true, Company: "c1", Role: ptr("user")}
+	st := testState(clk, "once")
+	if _, _, err := s.Login(ctx, st, alice(), d, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	before := dump(t, s)
+	if _, _, err := s.Login(ctx, st, alice(), d, time.Hour); !errors.Is(err, sso.ErrReplayed) {
+		t.Fatalf("replayed Login = %v, want sso.ErrReplayed", err)
+	}
+	if after := dump(t, s); after != before {
+		t.Errorf("a replayed Login changed the database")
+	}
+	clk.Advance(11 * time.Minute)
+	if _, _, err := s.Login(ctx, testState(clk, "later"), alice(), d, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	must(t, s.r.QueryRowContext(ctx, "SELECT count(*) FROM login_states").Scan(&n))
+	if n != 1 {
+		t.Errorf("%d login states recorded, want 1: the expired one is pruned", n)
+	}
+}
+
+// testState is a login state that expires ten minutes from now.
+func testState(clk *testutil.Clock, id string) sso.LoginState {
+	return sso.LoginState{ID: id, Expires: clk.Now().Add(10 * time.Minute)}
 }
 
 // TestLoginFailureChangesNothing checks that a login whose session cannot be
@@ -63,21 +104,21 @@ func TestLoginFailureChangesNothing(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name    string
-		id      *rego.Identity
-		d       *rego.Decision
+		id      *sso.Identity
+		d       *sso.Decision
 		ttl     time.Duration
 		prepare func(t *testing.T, s *Store)
 		want    string
 	}{
-		{"sign-up, session refused", &rego.Identity{Issuer: issuer, UserID: "sub-b", Email: "bob@acme.com"},
-			&rego.Decision{Allow: true, Signup: true, Company: "c1", SyncGroups: true, Groups: []string{"Ops"}},
+		{"sign-up, session refused", &sso.Identity{Issuer: issuer, UserID: "sub-b", Email: "bob@acme.com"},
+			&sso.Decision{Allow: true, Signup: true, Company: "c1", SyncGroups: true, Groups: []string{"Ops"}},
 			time.Hour, refuseSessions, "sessions refused"},
 		{"existing user, session refused", alice(),
-			&rego.Decision{Allow: true, Company: "c1", Role: ptr("user"), SyncGroups: true, Groups: []string{}},
+			&sso.Decision{Allow: true, Company: "c1", Role: ptr("user"), SyncGroups: true, Groups: []string{}},
 			time.Hour, refuseSessions, "sessions refused"},
-		{"lifetime not positive", alice(), &rego.Decision{Allow: true, Company: "c1", Role: ptr("user")},
+		{"lifetime not positive", alice(), &sso.Decision{Allow: true, Company: "c1", Role: ptr("user")},
 			0, nil, "session lifetime 0s is not positive"},
-		{"denied", alice(), &rego.Decision{Allow: false, Reasons: []string{"deny:not_whitelisted"}},
+		{"denied", alice(), &sso.Decision{Allow: false, Reasons: []string{"deny:not_whitelisted"}},
 			time.Hour, nil, "deny:not_whitelisted"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -91,7 +132,7 @@ func TestLoginFailureChangesNothing(t *testing.T) {
 			clk.Advance(time.Hour)
 			before := dump(t, s)
 
-			acct, token, err := s.Login(context.Background(), tc.id, tc.d, tc.ttl)
+			acct, token, err := s.Login(context.Background(), testState(clk, "st"), tc.id, tc.d, tc.ttl)
 			if err == nil {
 				t.Fatalf("Login succeeded: %+v", acct)
 			}

@@ -74,6 +74,18 @@ CREATE INDEX memberships_group ON memberships(group_id);
 CREATE INDEX whitelist_emails_company ON whitelist_emails(company);
 CREATE INDEX whitelist_domains_company ON whitelist_domains(company);
 `,
+	// 3: consumed login states; what a session's login read and decided.
+	`
+CREATE TABLE login_states (
+	id         TEXT PRIMARY KEY CHECK (id <> ''),
+	expires_at INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX login_states_expires_at ON login_states(expires_at);
+
+ALTER TABLE sessions ADD COLUMN ping_groups TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE sessions ADD COLUMN reasons TEXT NOT NULL DEFAULT '[]';
+`,
 }
 
 // migrate brings the database on db to len(steps) in one transaction: either

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +34,7 @@ func TestOpenPragmas(t *testing.T) {
 				{"journal_mode", "wal"},
 				{"foreign_keys", "1"},
 				{"busy_timeout", "5000"},
-				{"user_version", "2"},
+				{"user_version", strconv.Itoa(len(migrations))},
 			} {
 				var got string
 				must(t, pool.db.QueryRowContext(ctx, "PRAGMA "+p.pragma).Scan(&got))

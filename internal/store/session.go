@@ -6,11 +6,12 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/pingauthz/pingauthz/host"
+	"github.com/pingauthz/pingauthz/sso"
 )
 
 // CreateSession starts a session for a user (its store id) that lasts ttl and
@@ -30,7 +31,7 @@ func (s *Store) CreateSession(ctx context.Context, userID string, ttl time.Durat
 		if err != nil {
 			return fmt.Errorf("store: create session: look up user %q: %w", userID, err)
 		}
-		return createSession(ctx, tx, userID, hash, s.now(), ttl)
+		return createSession(ctx, tx, session{hash: hash, user: userID, created: s.now(), ttl: ttl})
 	})
 	if err != nil {
 		return "", err
@@ -53,39 +54,64 @@ func newToken() (string, []byte) {
 	return token, tokenHash(token)
 }
 
+// session is a session to store.
+type session struct {
+	hash    []byte
+	user    string
+	created time.Time
+	ttl     time.Duration
+	// pingGroups and reasons are what the login that started it read and
+	// decided; nil is stored as an empty list.
+	pingGroups, reasons []string
+}
+
 // createSession stores a session of an existing user in tx and deletes the
 // sessions that have expired.
-func createSession(ctx context.Context, tx *sql.Tx, userID string, hash []byte, now time.Time, ttl time.Duration) error {
-	if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= ?", millis(now)); err != nil {
+func createSession(ctx context.Context, tx *sql.Tx, s session) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= ?", millis(s.created)); err != nil {
 		return fmt.Errorf("store: create session: delete expired sessions: %w", err)
 	}
-	_, err := tx.ExecContext(ctx, "INSERT INTO sessions (token_hash, user, created_at, expires_at) VALUES (?, ?, ?, ?)",
-		hash, userID, millis(now), millis(now.Add(ttl)))
+	groups, err := json.Marshal(nonNil(s.pingGroups))
 	if err != nil {
-		return fmt.Errorf("store: create session for user %q: %w", userID, err)
+		return fmt.Errorf("store: create session: %w", err)
+	}
+	reasons, err := json.Marshal(nonNil(s.reasons))
+	if err != nil {
+		return fmt.Errorf("store: create session: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `
+INSERT INTO sessions (token_hash, user, created_at, expires_at, ping_groups, reasons) VALUES (?, ?, ?, ?, ?, ?)`,
+		s.hash, s.user, millis(s.created), millis(s.created.Add(s.ttl)), string(groups), string(reasons))
+	if err != nil {
+		return fmt.Errorf("store: create session for user %q: %w", s.user, err)
 	}
 	return nil
 }
 
 // SessionAccount returns the account of a session that has not expired, or
-// host.ErrNotFound for an unknown, expired or malformed token.
-func (s *Store) SessionAccount(ctx context.Context, token string) (*host.Account, error) {
+// sso.ErrNotFound for an unknown, expired or malformed token.
+func (s *Store) SessionAccount(ctx context.Context, token string) (*sso.Account, error) {
 	if token == "" {
-		return nil, host.ErrNotFound
+		return nil, sso.ErrNotFound
 	}
-	var a *host.Account
+	var a *sso.Account
 	err := s.read(ctx, func(tx *sql.Tx) error {
-		var userID string
-		err := tx.QueryRowContext(ctx, "SELECT user FROM sessions WHERE token_hash = ? AND expires_at > ?",
-			tokenHash(token), millis(s.now())).Scan(&userID)
+		var userID, groups, reasons string
+		err := tx.QueryRowContext(ctx, "SELECT user, ping_groups, reasons FROM sessions WHERE token_hash = ? AND expires_at > ?",
+			tokenHash(token), millis(s.now())).Scan(&userID, &groups, &reasons)
 		if errors.Is(err, sql.ErrNoRows) {
-			return host.ErrNotFound
+			return sso.ErrNotFound
 		}
 		if err != nil {
 			return fmt.Errorf("store: look up session: %w", err)
 		}
-		a, err = account(ctx, tx, userID)
-		return err
+		if a, err = account(ctx, tx, userID); err != nil {
+			return err
+		}
+		if err := errors.Join(json.Unmarshal([]byte(groups), &a.PingGroups), json.Unmarshal([]byte(reasons), &a.Reasons)); err != nil {
+			return fmt.Errorf("store: session of user %q: %w", userID, err)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

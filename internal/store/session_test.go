@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pingauthz/pingauthz/host"
+	"github.com/pingauthz/pingauthz/sso"
 )
 
 func TestSessions(t *testing.T) {
@@ -51,8 +51,8 @@ func TestSessions(t *testing.T) {
 			clk.Advance(st.advance)
 			a, err := s.SessionAccount(ctx, st.token)
 			if !st.live {
-				if !errors.Is(err, host.ErrNotFound) || a != nil {
-					t.Fatalf("SessionAccount = %+v, %v; want host.ErrNotFound", a, err)
+				if !errors.Is(err, sso.ErrNotFound) || a != nil {
+					t.Fatalf("SessionAccount = %+v, %v; want sso.ErrNotFound", a, err)
 				}
 				return
 			}
@@ -74,8 +74,8 @@ func TestSessions(t *testing.T) {
 	}
 
 	must(t, s.DeleteSession(ctx, fresh))
-	if _, err := s.SessionAccount(ctx, fresh); !errors.Is(err, host.ErrNotFound) {
-		t.Errorf("deleted session: %v, want host.ErrNotFound", err)
+	if _, err := s.SessionAccount(ctx, fresh); !errors.Is(err, sso.ErrNotFound) {
+		t.Errorf("deleted session: %v, want sso.ErrNotFound", err)
 	}
 	must(t, s.DeleteSession(ctx, fresh))   // again
 	must(t, s.DeleteSession(ctx, "never")) // unknown
@@ -102,8 +102,8 @@ func TestSessionErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) || tok != "" {
 				t.Fatalf("CreateSession = %q, %v; want an error containing %q", tok, err, tt.want)
 			}
-			if errors.Is(err, host.ErrNotFound) != tt.notFound {
-				t.Errorf("errors.Is(err, host.ErrNotFound) = %v, want %v", !tt.notFound, tt.notFound)
+			if errors.Is(err, sso.ErrNotFound) != tt.notFound {
+				t.Errorf("errors.Is(err, sso.ErrNotFound) = %v, want %v", !tt.notFound, tt.notFound)
 			}
 		})
 	}
@@ -122,7 +122,7 @@ func TestSessionEndsWithUser(t *testing.T) {
 	// Sessions reference their user; deleting the user ends them.
 	_, err = s.w.ExecContext(ctx, "DELETE FROM users WHERE id = ?", alice)
 	must(t, err)
-	if _, err := s.SessionAccount(ctx, tok); !errors.Is(err, host.ErrNotFound) {
-		t.Errorf("session of a deleted user: %v, want host.ErrNotFound", err)
+	if _, err := s.SessionAccount(ctx, tok); !errors.Is(err, sso.ErrNotFound) {
+		t.Errorf("session of a deleted user: %v, want sso.ErrNotFound", err)
 	}
 }

@@ -1,6 +1,7 @@
 // Package store is the reference server's directory: companies, groups,
 // users, memberships, the sign-up whitelist and login sessions, kept in one
-// SQLite file (modernc.org/sqlite, no cgo). It implements host.Directory.
+// SQLite file (modernc.org/sqlite, no cgo). It implements the host's
+// Directory.
 //
 // Writes go through a single connection and every write transaction starts
 // with BEGIN IMMEDIATE, so writers are serialized in this process and wait
@@ -23,8 +24,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pingauthz/pingauthz/host"
-
 	// The pure-Go SQLite driver, registered as "sqlite".
 	_ "modernc.org/sqlite"
 )
@@ -36,8 +35,6 @@ type Store struct {
 	now      func() time.Time
 	onChange []func()
 }
-
-var _ host.Directory = (*Store)(nil)
 
 // Option configures Open.
 type Option func(*options)

@@ -6,22 +6,24 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/pingauthz/pingauthz/host"
+	"github.com/pingauthz/pingauthz/sso"
 )
 
 // Users returns every user, sorted by email then id, each with its group
 // names sorted. The list and each user's groups are never nil.
-func (s *Store) Users(ctx context.Context) ([]host.Account, error) {
-	out := []host.Account{}
+func (s *Store) Users(ctx context.Context) ([]sso.Account, error) {
+	out := []sso.Account{}
 	err := s.read(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, "SELECT id, email, name, company, role FROM users ORDER BY email, id")
+		rows, err := tx.QueryContext(ctx, `
+SELECT u.id, u.email, u.name, u.company, c.name, u.role FROM users u JOIN companies c ON c.id = u.company
+ORDER BY u.email, u.id`)
 		if err != nil {
 			return fmt.Errorf("store: list users: %w", err)
 		}
 		index := map[string]int{}
 		for rows.Next() {
-			a := host.Account{Groups: []string{}}
-			if err := rows.Scan(&a.ID, &a.Email, &a.Name, &a.Company, &a.Role); err != nil {
+			a := sso.Account{Groups: []string{}, PingGroups: []string{}, Reasons: []string{}}
+			if err := rows.Scan(&a.ID, &a.Email, &a.Name, &a.Company, &a.CompanyName, &a.Role); err != nil {
 				rows.Close()
 				return fmt.Errorf("store: list users: %w", err)
 			}
@@ -60,8 +62,8 @@ ORDER BY m.user, g.name`)
 }
 
 // User returns one user by its store id, or a NotFoundError.
-func (s *Store) User(ctx context.Context, id string) (*host.Account, error) {
-	var a *host.Account
+func (s *Store) User(ctx context.Context, id string) (*sso.Account, error) {
+	var a *sso.Account
 	err := s.read(ctx, func(tx *sql.Tx) error {
 		var err error
 		a, err = account(ctx, tx, id)
@@ -70,11 +72,14 @@ func (s *Store) User(ctx context.Context, id string) (*host.Account, error) {
 	return a, err
 }
 
-// account loads one user and its sorted group names.
-func account(ctx context.Context, tx *sql.Tx, id string) (*host.Account, error) {
-	a := host.Account{}
-	err := tx.QueryRowContext(ctx, "SELECT id, email, name, company, role FROM users WHERE id = ?", id).
-		Scan(&a.ID, &a.Email, &a.Name, &a.Company, &a.Role)
+// account loads one user with its company's name and its sorted group
+// names. PingGroups and Reasons are empty: they belong to a session.
+func account(ctx context.Context, tx *sql.Tx, id string) (*sso.Account, error) {
+	a := sso.Account{PingGroups: []string{}, Reasons: []string{}}
+	err := tx.QueryRowContext(ctx, `
+SELECT u.id, u.email, u.name, u.company, c.name, u.role FROM users u JOIN companies c ON c.id = u.company
+WHERE u.id = ?`, id).
+		Scan(&a.ID, &a.Email, &a.Name, &a.Company, &a.CompanyName, &a.Role)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("user", id)
 	}

@@ -7,8 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pingauthz/pingauthz/host"
-	"github.com/pingauthz/pingauthz/rego"
+	"github.com/pingauthz/pingauthz/sso"
 )
 
 func TestParseEntry(t *testing.T) {
@@ -58,9 +57,9 @@ func TestWhitelist(t *testing.T) {
 
 	d, err := s.Snapshot(ctx)
 	must(t, err)
-	want := rego.Whitelist{
-		Emails:  map[string]rego.WhitelistEntry{"boss@acme.com": {Company: "c1", IsAdmin: true}},
-		Domains: map[string]rego.WhitelistEntry{"acme.com": {Company: "c1"}, "other.org": {Company: "c2", IsAdmin: true}},
+	want := sso.Whitelist{
+		Emails:  map[string]sso.WhitelistEntry{"boss@acme.com": {Company: "c1", IsAdmin: true}},
+		Domains: map[string]sso.WhitelistEntry{"acme.com": {Company: "c1"}, "other.org": {Company: "c2", IsAdmin: true}},
 	}
 	if !reflect.DeepEqual(d.Whitelist, want) {
 		t.Errorf("whitelist = %+v, want %+v", d.Whitelist, want)
@@ -93,8 +92,8 @@ func TestWhitelist(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error = %v, want one containing %q", err, tt.want)
 			}
-			if got := errors.Is(err, host.ErrNotFound); got != tt.notFound {
-				t.Errorf("errors.Is(err, host.ErrNotFound) = %v, want %v", got, tt.notFound)
+			if got := errors.Is(err, sso.ErrNotFound); got != tt.notFound {
+				t.Errorf("errors.Is(err, sso.ErrNotFound) = %v, want %v", got, tt.notFound)
 			}
 			if after := dump(t, s); after != before {
 				t.Errorf("a failed operation changed the database")

@@ -35,7 +35,7 @@ func BenchmarkLogin(b *testing.B) {
 				if mode == "rp" {
 					b.StartTimer()
 				}
-				if _, _, err := e.rp.Complete(ctx, testRedirect, sealed, cb.Query()); err != nil {
+				if _, err := e.rp.Complete(ctx, testRedirect, sealed, cb.Query()); err != nil {
 					b.Fatal(err)
 				}
 			}

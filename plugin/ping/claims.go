@@ -6,10 +6,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/pingauthz/pingauthz/internal/config"
-	"github.com/pingauthz/pingauthz/rego"
 )
 
 // ExtractIdentity builds the identity of a login from verified claims, as
@@ -18,14 +19,14 @@ import (
 // with "/", as a JSON pointer (RFC 6901). Group errors fail the login only
 // when groups are enabled; otherwise groups are best effort. It does not
 // check signatures or change the subject's case.
-func ExtractIdentity(cfg config.Config, issuer, subject string, claims map[string]any) (*rego.Identity, error) {
+func ExtractIdentity(cfg config.Config, issuer, subject string, claims map[string]any) (*sso.Identity, error) {
 	def := config.Default()
 	userIDClaim := cmp.Or(cfg.Claims.UserID, def.Claims.UserID)
 	emailClaim := cmp.Or(cfg.Claims.Email, def.Claims.Email)
 	nameClaim := cmp.Or(cfg.Claims.Name, def.Claims.Name)
 	groupsClaim := cmp.Or(cfg.Groups.Claim, def.Groups.Claim)
 
-	id := &rego.Identity{Issuer: issuer, Subject: subject, Groups: []string{}, Claims: claims}
+	id := &sso.Identity{Issuer: issuer, Subject: subject, Groups: []string{}, Claims: claims}
 	if id.Claims == nil {
 		id.Claims = map[string]any{}
 	}

@@ -9,57 +9,62 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/pingauthz/pingauthz/plugin"
-	"github.com/pingauthz/pingauthz/rego"
 )
+
+// Completion is a verified login.
+type Completion struct {
+	Identity *sso.Identity
+	// ReturnTo is the local path the login began with.
+	ReturnTo string
+	// State identifies the login state; the caller must accept it once only.
+	State sso.LoginState
+}
 
 // Complete finishes a login from the callback's query parameters and the
 // sealed state Begin returned for the same redirect URI. It checks the
-// state (once only), the provider's error and iss parameters, exchanges the
-// code, verifies the ID token and userinfo, and returns the identity and the
-// return path. Errors are *plugin.LoginError; details go to the logger.
-func (rp *RelyingParty) Complete(ctx context.Context, redirectURI, sealedState string, query url.Values) (*rego.Identity, string, error) {
-	id, returnTo, err := rp.complete(ctx, redirectURI, sealedState, query)
+// state, the provider's error and iss parameters, exchanges the code,
+// verifies the ID token and userinfo, and returns the identity, the return
+// path and the state's id. It does not remember used states: the caller
+// consumes Completion.State once (Ping's codes are single-use too). Errors
+// are *plugin.LoginError; details go to the logger.
+func (rp *RelyingParty) Complete(ctx context.Context, redirectURI, sealedState string, query url.Values) (*Completion, error) {
+	id, st, err := rp.complete(ctx, redirectURI, sealedState, query)
 	if err != nil {
 		le := toLoginError(err)
 		rp.log.Warn("ping: login failed", "kind", le.Kind.String(), "message", le.Message, "error", err)
-		return nil, "", le
+		return nil, le
 	}
-	return id, returnTo, nil
+	return &Completion{Identity: id, ReturnTo: st.ReturnTo, State: sso.LoginState{ID: st.ID, Expires: rp.sealer.expiry(st)}}, nil
 }
 
-func (rp *RelyingParty) complete(ctx context.Context, redirectURI, sealedState string, query url.Values) (*rego.Identity, string, error) {
+func (rp *RelyingParty) complete(ctx context.Context, redirectURI, sealedState string, query url.Values) (*sso.Identity, loginState, error) {
 	start := time.Now()
 	if rp.cfg.Debug {
 		rp.log.Info("sso debug", "step", "callback", "query", redactQuery(query))
 	}
 	st, err := rp.openState(sealedState, redirectURI)
 	if err != nil {
-		return nil, "", err
+		return nil, loginState{}, err
 	}
 	for _, k := range []string{"state", "code", "iss", "error"} {
 		if len(query[k]) > 1 {
-			return nil, "", newError(plugin.KindInvalidInput, "the callback repeats the parameter "+k, errDuplicateParam)
+			return nil, loginState{}, newError(plugin.KindInvalidInput, "the callback repeats the parameter "+k, errDuplicateParam)
 		}
 	}
 	cbState := query.Get("state")
 	if cbState != "" && subtle.ConstantTimeCompare([]byte(cbState), []byte(st.State)) != 1 {
-		return nil, "", newError(plugin.KindInvalidState, "the callback does not belong to this login; start the login again", errStateMismatch)
-	}
-	// The state is spent from here on, whatever happens next.
-	if err := rp.replay.use(st.ID, rp.sealer.expiry(st)); err != nil {
-		if errors.Is(err, errReplayCacheFull) {
-			return nil, "", newError(plugin.KindUnavailable, "too many logins at once; try again later", err)
-		}
-		return nil, "", newError(plugin.KindInvalidState, "this login was already completed; start the login again", err)
+		return nil, loginState{}, newError(plugin.KindInvalidState, "the callback does not belong to this login; start the login again", errStateMismatch)
 	}
 	// RFC 9207 holds for error responses too (mix-up defence).
 	p, err := rp.provider(ctx)
 	if err != nil {
-		return nil, "", err
+		return nil, loginState{}, err
 	}
 	if err := checkCallbackIssuer(p, query); err != nil {
-		return nil, "", err
+		return nil, loginState{}, err
 	}
 	if code := query.Get("error"); code != "" {
 		pe := &ProviderError{Code: sanitizeErrorCode(code), Description: sanitize(query.Get("error_description"), 200)}
@@ -67,38 +72,38 @@ func (rp *RelyingParty) complete(ctx context.Context, redirectURI, sealedState s
 		if pe.Description != "" {
 			msg += ": " + pe.Description
 		}
-		return nil, "", newError(plugin.KindProvider, msg, pe)
+		return nil, loginState{}, newError(plugin.KindProvider, msg, pe)
 	}
 	if cbState == "" {
-		return nil, "", newError(plugin.KindInvalidState, "the callback has no state; start the login again", errStateMismatch)
+		return nil, loginState{}, newError(plugin.KindInvalidState, "the callback has no state; start the login again", errStateMismatch)
 	}
 	code := query.Get("code")
 	if code == "" {
-		return nil, "", newError(plugin.KindInvalidInput, "the callback has no authorization code", errNoCode)
+		return nil, loginState{}, newError(plugin.KindInvalidInput, "the callback has no authorization code", errNoCode)
 	}
 	tok, err := rp.exchange(ctx, p, st, code)
 	if err != nil {
-		return nil, "", err
+		return nil, loginState{}, err
 	}
 	idt, err := rp.verifyIDToken(ctx, p, st, tok)
 	if err != nil {
-		return nil, "", err
+		return nil, loginState{}, err
 	}
 	claims := idt.Claims
 	if p.meta.UserinfoURL != "" {
 		ui, err := rp.userinfo(ctx, p, tok.AccessToken, idt.Subject)
 		if err != nil {
-			return nil, "", err
+			return nil, loginState{}, err
 		}
 		claims = mergeClaims(idt.Claims, ui)
 	}
 	id, err := ExtractIdentity(rp.cfg, idt.Issuer, idt.Subject, claims)
 	if err != nil {
-		return nil, "", newError(plugin.KindVerification, "the identity provider's claims do not fit the configuration: "+strings.TrimPrefix(err.Error(), "ping: "), err)
+		return nil, loginState{}, newError(plugin.KindVerification, "the identity provider's claims do not fit the configuration: "+strings.TrimPrefix(err.Error(), "ping: "), err)
 	}
 	rp.step("complete", start, "issuer", id.Issuer, "subject", id.Subject, "user_id", id.UserID,
 		"email", id.Email, "name", id.Name, "groups", id.Groups)
-	return id, st.ReturnTo, nil
+	return id, st, nil
 }
 
 // openState opens the sealed state and maps its failures to KindInvalidState.

@@ -7,9 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/pingauthz/pingauthz/internal/pingemu"
 	"github.com/pingauthz/pingauthz/plugin"
-	"github.com/pingauthz/pingauthz/rego"
 )
 
 func TestStateErrors(t *testing.T) {
@@ -33,24 +34,33 @@ func TestStateErrors(t *testing.T) {
 		wantErr(t, id, err, plugin.KindInvalidState, errStateMismatch)
 	})
 
-	t.Run("replayed-state", func(t *testing.T) {
+	t.Run("replayed-callback-refused-by-provider", func(t *testing.T) {
+		// The relying party keeps no record of used states (the host's
+		// directory consumes them); a replayed code fails at Ping.
 		e := newTestEnv(t, envOpts{})
 		cb, sealed := e.begin(t, "alice", "/")
-		if _, _, err := e.rp.complete(ctx, testRedirect, sealed, cb.Query()); err != nil {
+		done, err := e.rp.Complete(ctx, testRedirect, sealed, cb.Query())
+		if err != nil {
 			t.Fatal(err)
 		}
+		if done.State.ID == "" || !done.State.Expires.After(time.Now()) {
+			t.Fatalf("state = %+v, want an id and a future expiry", done.State)
+		}
 		id, _, err := e.rp.complete(ctx, testRedirect, sealed, cb.Query())
-		wantErr(t, id, err, plugin.KindInvalidState, errStateReplayed)
+		wantErr(t, id, err, plugin.KindInvalidState, nil)
 	})
 
-	t.Run("state-spent-by-failed-login", func(t *testing.T) {
+	t.Run("state-not-spent-by-failed-exchange", func(t *testing.T) {
+		// A failure before the code exchange and the ID token checks
+		// succeed leaves the state usable: only a real login spends it.
 		e := newTestEnv(t, envOpts{faults: pingemu.Faults{TokenStatus: 503}})
 		cb, sealed := e.begin(t, "alice", "/")
 		_, _, err := e.rp.complete(ctx, testRedirect, sealed, cb.Query())
 		wantErr(t, nil, err, plugin.KindUnavailable, nil)
 		e.emu.SetFaults(pingemu.Faults{})
-		id, _, err := e.rp.complete(ctx, testRedirect, sealed, cb.Query())
-		wantErr(t, id, err, plugin.KindInvalidState, errStateReplayed)
+		if _, _, err := e.rp.complete(ctx, testRedirect, sealed, cb.Query()); err != nil {
+			t.Fatalf("retry after a failed exchange: %v", err)
+		}
 	})
 
 	t.Run("expired-state", func(t *testing.T) {
@@ -112,7 +122,7 @@ func TestWrongPKCEVerifier(t *testing.T) {
 		t.Fatal(err)
 	}
 	id, _, err := e.rp.complete(context.Background(), testRedirect, crossed, cbA.Query())
-	wantErr(t, id, err, plugin.KindVerification, nil)
+	wantErr(t, id, err, plugin.KindInvalidState, nil)
 	if le := toLoginError(err); !strings.Contains(le.Message, "invalid_grant") {
 		t.Errorf("message %q does not name invalid_grant", le.Message)
 	}
@@ -255,7 +265,7 @@ func TestClockSkew(t *testing.T) {
 
 // completeEditedCallback begins alice's login in a default environment, lets
 // edit change the callback query, and completes the login with it.
-func completeEditedCallback(t *testing.T, edit func(url.Values)) (*rego.Identity, error) {
+func completeEditedCallback(t *testing.T, edit func(url.Values)) (*sso.Identity, error) {
 	t.Helper()
 	e := newTestEnv(t, envOpts{})
 	cb, sealed := e.begin(t, "alice", "/")

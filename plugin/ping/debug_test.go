@@ -31,7 +31,7 @@ func TestDebugLogHasNoSecrets(t *testing.T) {
 	run := func() error {
 		cb, sealed := e.begin(t, "alice", "/")
 		codes = append(codes, cb.Query().Get("code"))
-		_, _, err := e.rp.Complete(context.Background(), testRedirect, sealed, cb.Query())
+		_, err := e.rp.Complete(context.Background(), testRedirect, sealed, cb.Query())
 		return err
 	}
 	if err := run(); err != nil {

@@ -112,10 +112,8 @@ func (e *ProviderError) Error() string {
 var (
 	errStateMalformed    = errors.New("login state is missing or cannot be opened")
 	errStateExpired      = errors.New("login state expired")
-	errStateReplayed     = errors.New("login state already used")
 	errStateMismatch     = errors.New("callback state does not match the login state")
 	errRedirectMismatch  = errors.New("redirect URI differs from the one the login began with")
-	errReplayCacheFull   = errors.New("replay cache is full")
 	errCallbackIssuer    = errors.New("callback iss differs from the issuer")
 	errCallbackNoIssuer  = errors.New("callback has no iss although the provider advertises it")
 	errNoCode            = errors.New("callback has no code")

@@ -66,6 +66,11 @@ func (rp *RelyingParty) exchangeError(ctx context.Context, p *provider, err erro
 				"the identity provider rejected the client credentials (invalid_client); check %s, %s and %s",
 				SecureEnvName("client_id"), SecureEnvName("client_secret"), EnvName("token_endpoint_auth_method")), cause)
 		}
+		if code == "invalid_grant" {
+			// A code used before (a replayed callback) or expired: the
+			// callback is stale, not the provider at fault.
+			return newError(plugin.KindInvalidState, "the identity provider did not accept this sign-in's code (invalid_grant): it was used before, expired or belongs to another login; start the login again", cause)
+		}
 		if code == "" {
 			code = fmt.Sprintf("HTTP %d", status)
 		}

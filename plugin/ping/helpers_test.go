@@ -12,13 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pingauthz/pingauthz/sso"
+
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pingauthz/pingauthz/internal/config"
 	"github.com/pingauthz/pingauthz/internal/pingemu"
 	"github.com/pingauthz/pingauthz/internal/testutil"
 	"github.com/pingauthz/pingauthz/plugin"
-	"github.com/pingauthz/pingauthz/rego"
 )
 
 const (
@@ -129,14 +130,15 @@ func (e *testEnv) begin(t testing.TB, user, returnTo string) (*url.URL, string) 
 
 // login runs a whole login through the package-internal complete, which
 // keeps the cause of a failure for errors.Is.
-func (e *testEnv) login(t testing.TB, user string) (*rego.Identity, string, error) {
+func (e *testEnv) login(t testing.TB, user string) (*sso.Identity, string, error) {
 	t.Helper()
 	cb, sealed := e.begin(t, user, "/dashboard?tab=1")
-	return e.rp.complete(context.Background(), testRedirect, sealed, cb.Query())
+	id, st, err := e.rp.complete(context.Background(), testRedirect, sealed, cb.Query())
+	return id, st.ReturnTo, err
 }
 
 // wantErr checks a failed login: no identity, the kind, and the cause.
-func wantErr(t *testing.T, id *rego.Identity, err error, kind plugin.ErrorKind, cause error) {
+func wantErr(t *testing.T, id *sso.Identity, err error, kind plugin.ErrorKind, cause error) {
 	t.Helper()
 	if id != nil {
 		t.Fatalf("got identity %+v with error %v", id, err)

@@ -4,7 +4,8 @@
 // userinfo, and extracts the identity the decision policies read.
 //
 // It does not keep sessions, refresh tokens or call any endpoint after the
-// login; the replay cache of used login states is per process.
+// login, and it does not remember used login states: Complete returns the
+// state's id for the caller to consume once.
 package ping
 
 import (
@@ -66,7 +67,6 @@ type RelyingParty struct {
 	exchangeTimeout time.Duration
 	derivedIssuer   string
 	sealer          *sealer
-	replay          *replayCache
 	disc            *discoverer
 }
 
@@ -110,7 +110,6 @@ func New(ctx context.Context, opts Options) (*RelyingParty, error) {
 	if err != nil {
 		return nil, err
 	}
-	rp.replay = newReplayCache(defaultReplayCapacity, rp.now)
 	rp.disc = newDiscoverer(rp)
 	return rp, nil
 }

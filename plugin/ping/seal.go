@@ -35,7 +35,7 @@ type loginState struct {
 // sealer encrypts login states with XChaCha20-Poly1305 under a key derived
 // by HKDF-SHA256 from the client secret (salted with the client id), so any
 // replica with the same secret can open them. It does not prevent replay;
-// the replay cache does.
+// the caller of Complete consumes each state once.
 type sealer struct {
 	aead cipher.AEAD
 	ttl  time.Duration

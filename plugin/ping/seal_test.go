@@ -93,30 +93,3 @@ func TestSeal(t *testing.T) {
 		}
 	})
 }
-
-func TestReplayCache(t *testing.T) {
-	clk := newClock()
-	c := newReplayCache(3, clk.Now)
-	exp := clk.Now().Add(time.Minute)
-	if err := c.use("a", exp); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.use("a", exp); !errors.Is(err, errStateReplayed) {
-		t.Fatalf("second use = %v", err)
-	}
-	_ = c.use("b", exp)
-	_ = c.use("c", clk.Now().Add(2*time.Minute))
-	if err := c.use("d", exp); !errors.Is(err, errReplayCacheFull) {
-		t.Fatalf("full cache = %v, want refusal", err)
-	}
-	if err := c.use("a", exp); !errors.Is(err, errStateReplayed) {
-		t.Fatalf("a forgotten while full: %v", err)
-	}
-	clk.Advance(time.Minute)
-	if err := c.use("d", exp.Add(time.Hour)); err != nil {
-		t.Fatalf("after expiry: %v", err)
-	}
-	if n := c.len(); n != 2 {
-		t.Fatalf("len = %d, want 2 (c and d)", n)
-	}
-}

@@ -1,4 +1,9 @@
-package rego
+package sso
+
+import (
+	"errors"
+	"time"
+)
 
 // Identity is the identity of one login as the relying party extracted it from
 // verified claims. It carries no tokens.
@@ -63,4 +68,46 @@ type Decision struct {
 	SyncGroups bool     `json:"sync_groups"`
 	Groups     []string `json:"groups"`
 	Reasons    []string `json:"reasons"`
+	// Message is an operator's text for a deny from an extension rule,
+	// shown on the denial page; "" otherwise.
+	Message string `json:"message"`
 }
+
+// Roles a decision may carry besides null.
+const (
+	RoleAdmin = "admin"
+	RoleUser  = "user"
+)
+
+// Account is a ClearML user as the server shows it, with what its latest
+// login decided.
+type Account struct {
+	ID          string `json:"id"`
+	Email       string `json:"email"`
+	Name        string `json:"name"`
+	Company     string `json:"company"`
+	CompanyName string `json:"company_name"`
+	Role        string `json:"role"`
+	// Groups are the user's ClearML groups, sorted.
+	Groups []string `json:"groups"`
+	// PingGroups are the groups the identity provider sent at the login
+	// that started the session; Reasons are that login's reason codes.
+	PingGroups []string `json:"ping_groups"`
+	Reasons    []string `json:"reasons"`
+}
+
+// LoginState identifies the single-use login state a completed callback
+// carried. A directory accepts each ID once, until Expires.
+type LoginState struct {
+	ID      string
+	Expires time.Time
+}
+
+var (
+	// ErrNotFound is returned by a directory when a user or session does
+	// not exist.
+	ErrNotFound = errors.New("sso: not found")
+	// ErrReplayed is returned by a directory for a login state that was
+	// used before.
+	ErrReplayed = errors.New("sso: login state already used")
+)

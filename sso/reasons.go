@@ -1,4 +1,9 @@
-package rego
+package sso
+
+import (
+	"strconv"
+	"strings"
+)
 
 // Reason codes. A decision lists the codes that explain it; they are stable.
 // An allow carries one entry code (login: or signup:), one role: code and one
@@ -41,6 +46,9 @@ const (
 	// ReasonNotWhitelisted: no default company and neither the email nor its
 	// domain is whitelisted.
 	ReasonNotWhitelisted = "deny:not_whitelisted"
+	// ReasonInvalidEmail: no default company, and the email is not one plain
+	// ASCII addr-spec, so it is never compared with the whitelist.
+	ReasonInvalidEmail = "deny:invalid_email"
 	// ReasonEmailNotVerified: the whitelist matches but email_verified is false.
 	ReasonEmailNotVerified = "deny:email_not_verified"
 	// ReasonUnknownCompany: default_company or the whitelist entry names a
@@ -64,4 +72,48 @@ func Reasons() []string {
 		ReasonInvalidUser, ReasonNotWhitelisted, ReasonEmailNotVerified, ReasonUnknownCompany, ReasonNotInGroup,
 		ReasonPolicyError,
 	}
+}
+
+// sentences explain each built-in reason code in one sentence; the pages
+// and `pingauthz policy eval --explain` show them.
+var sentences = map[string]string{
+	ReasonExistingUser:          "An existing user signs in to their company.",
+	ReasonSignupDefaultCompany:  "New users sign up into the default company.",
+	ReasonSignupWhitelistEmail:  "The email address is on the sign-up list.",
+	ReasonSignupWhitelistDomain: "The email domain is on the sign-up list.",
+	ReasonRoleAdminGroup:        "A Ping group of the user is an administrator group, so the role is admin.",
+	ReasonRoleNotInAdminGroup:   "No Ping group of the user is an administrator group, so the role is user.",
+	ReasonRoleWhitelistAdmin:    "The sign-up list entry makes the new user an admin.",
+	ReasonRoleNewUser:           "New users get the user role.",
+	ReasonRoleUnchanged:         "The user's role stays as it is.",
+	ReasonGroupsSynced:          "ClearML group memberships follow the user's Ping groups.",
+	ReasonGroupsDisabled:        "Group synchronization is off, so memberships do not change.",
+	ReasonInvalidUser:           "The existing account has no company.",
+	ReasonNotWhitelisted:        "Neither the email address nor its domain is on the sign-up list.",
+	ReasonInvalidEmail:          "The email address is not one plain address such as name@example.com, so it cannot match the sign-up list.",
+	ReasonEmailNotVerified:      "The email address is not verified at the identity provider.",
+	ReasonUnknownCompany:        "The company the new user would join does not exist.",
+	ReasonNotInGroup:            "Sign-up needs membership in a Ping group that exists in the company.",
+	ReasonPolicyError:           "The decision policy failed, so the sign-in is denied.",
+}
+
+// Sentence explains a reason code in one sentence. A code of an operator's
+// extension rule ("deny:NAME", "signup:NAME", "role:NAME") gets a sentence
+// naming the rule; any other unknown code gets one quoting the code.
+func Sentence(code string) string {
+	if s, ok := sentences[code]; ok {
+		return s
+	}
+	kind, name, ok := strings.Cut(code, ":")
+	if ok && name != "" {
+		switch kind {
+		case "deny":
+			return "An operator rule (" + name + ") denies the sign-in."
+		case "signup":
+			return "An operator rule (" + name + ") lets the new user sign up."
+		case "role":
+			return "An operator rule (" + name + ") sets the role."
+		}
+	}
+	return "The policy gave the reason " + strconv.Quote(code) + "."
 }
