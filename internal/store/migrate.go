@@ -86,6 +86,11 @@ CREATE INDEX login_states_expires_at ON login_states(expires_at);
 ALTER TABLE sessions ADD COLUMN ping_groups TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE sessions ADD COLUMN reasons TEXT NOT NULL DEFAULT '[]';
 `,
+	// 4: a session's last use, for the idle timeout.
+	`
+ALTER TABLE sessions ADD COLUMN last_used INTEGER NOT NULL DEFAULT 0;
+UPDATE sessions SET last_used = created_at;
+`,
 }
 
 // migrate brings the database on db to len(steps) in one transaction: either

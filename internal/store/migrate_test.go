@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -198,5 +200,28 @@ func TestReopen(t *testing.T) {
 	must(t, err)
 	if len(d.Companies) != 3 {
 		t.Errorf("companies after reopening = %v, want 3", d.Companies)
+	}
+}
+
+// TestFileModes checks that the database and its -wal and -shm files are
+// readable and writable by their owner only, whatever the umask.
+func TestFileModes(t *testing.T) {
+	for _, umask := range []int{0, 0o022, 0o277} {
+		t.Run(fmt.Sprintf("umask %04o", umask), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "dir.db")
+			old := syscall.Umask(umask)
+			s, err := Open(context.Background(), path)
+			syscall.Umask(old)
+			must(t, err)
+			defer s.Close()
+			must(t, s.AddCompany(context.Background(), "c1", "Acme")) // writes the WAL
+			for _, f := range []string{path, path + "-wal", path + "-shm"} {
+				fi, err := os.Stat(f)
+				must(t, err)
+				if m := fi.Mode().Perm(); m != 0o600 {
+					t.Errorf("%s has mode %04o, want 0600", filepath.Base(f), m)
+				}
+			}
+		})
 	}
 }

@@ -80,30 +80,38 @@ func createSession(ctx context.Context, tx *sql.Tx, s session) error {
 		return fmt.Errorf("store: create session: %w", err)
 	}
 	_, err = tx.ExecContext(ctx, `
-INSERT INTO sessions (token_hash, user, created_at, expires_at, ping_groups, reasons) VALUES (?, ?, ?, ?, ?, ?)`,
-		s.hash, s.user, millis(s.created), millis(s.created.Add(s.ttl)), string(groups), string(reasons))
+INSERT INTO sessions (token_hash, user, created_at, expires_at, last_used, ping_groups, reasons) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		s.hash, s.user, millis(s.created), millis(s.created.Add(s.ttl)), millis(s.created), string(groups), string(reasons))
 	if err != nil {
 		return fmt.Errorf("store: create session for user %q: %w", s.user, err)
 	}
 	return nil
 }
 
-// SessionAccount returns the account of a session that has not expired, or
-// sso.ErrNotFound for an unknown, expired or malformed token.
+// SessionAccount returns the account of a session that has not expired (nor
+// gone unused for the idle timeout, see WithSessionIdle), or sso.ErrNotFound
+// for an unknown, expired, idle or malformed token. With an idle timeout it
+// records the use when the recorded one is a tenth of the timeout old.
 func (s *Store) SessionAccount(ctx context.Context, token string) (*sso.Account, error) {
 	if token == "" {
 		return nil, sso.ErrNotFound
 	}
+	now := millis(s.now())
+	hash := tokenHash(token)
 	var a *sso.Account
+	var lastUsed int64
 	err := s.read(ctx, func(tx *sql.Tx) error {
 		var userID, groups, reasons string
-		err := tx.QueryRowContext(ctx, "SELECT user, ping_groups, reasons FROM sessions WHERE token_hash = ? AND expires_at > ?",
-			tokenHash(token), millis(s.now())).Scan(&userID, &groups, &reasons)
+		err := tx.QueryRowContext(ctx, "SELECT user, ping_groups, reasons, last_used FROM sessions WHERE token_hash = ? AND expires_at > ?",
+			hash, now).Scan(&userID, &groups, &reasons, &lastUsed)
 		if errors.Is(err, sql.ErrNoRows) {
 			return sso.ErrNotFound
 		}
 		if err != nil {
 			return fmt.Errorf("store: look up session: %w", err)
+		}
+		if s.idle > 0 && now-lastUsed >= s.idle.Milliseconds() {
+			return sso.ErrNotFound
 		}
 		if a, err = account(ctx, tx, userID); err != nil {
 			return err
@@ -116,7 +124,27 @@ func (s *Store) SessionAccount(ctx context.Context, token string) (*sso.Account,
 	if err != nil {
 		return nil, err
 	}
+	if s.idle > 0 && now-lastUsed >= (s.idle/idleRefresh).Milliseconds() {
+		if err := s.touchSession(ctx, hash, now); err != nil {
+			return nil, err
+		}
+	}
 	return a, nil
+}
+
+// idleRefresh is the fraction of the idle timeout after which a use of a
+// session is recorded.
+const idleRefresh = 10
+
+// touchSession records a use of a session at now; it never moves the
+// recorded use backwards.
+func (s *Store) touchSession(ctx context.Context, hash []byte, now int64) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE sessions SET last_used = ? WHERE token_hash = ? AND last_used < ?", now, hash, now); err != nil {
+			return fmt.Errorf("store: record the use of a session: %w", err)
+		}
+		return nil
+	})
 }
 
 // DeleteSession ends a session; an unknown token is not an error.

@@ -126,3 +126,89 @@ func TestSessionEndsWithUser(t *testing.T) {
 		t.Errorf("session of a deleted user: %v, want sso.ErrNotFound", err)
 	}
 }
+
+// TestSessionIdle checks the idle timeout: a session unused for the idle time
+// is not found, a use refreshes it, and only a use a tenth of the idle time
+// after the recorded one writes to the database.
+func TestSessionIdle(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	const idle = 30 * time.Minute
+	s := openTest(t, WithNow(clk.Now), WithSessionIdle(idle))
+	fixture(t, s)
+	alice := existingAlice(t, s)
+	tok, err := s.CreateSession(ctx, alice, 2*time.Hour)
+	must(t, err)
+
+	for _, st := range []struct {
+		name    string
+		advance time.Duration
+		live    bool
+		written bool // the use is recorded
+	}{
+		{"fresh", 0, true, false},
+		{"used within a tenth of the idle time", 2 * time.Minute, true, false},
+		{"used after a tenth", 2 * time.Minute, true, true},
+		{"just before the idle time", idle - time.Millisecond, true, true},
+		{"used again at once", time.Second, true, false},
+		{"unused for the idle time", idle - time.Second, false, false},
+		{"later still", time.Hour, false, false},
+	} {
+		t.Run(st.name, func(t *testing.T) {
+			clk.Advance(st.advance)
+			before := writes(t, s)
+			a, err := s.SessionAccount(ctx, tok)
+			if st.live != (err == nil) {
+				t.Fatalf("SessionAccount = %+v, %v; want live=%v", a, err, st.live)
+			}
+			if !st.live && !errors.Is(err, sso.ErrNotFound) {
+				t.Errorf("error %v is not sso.ErrNotFound", err)
+			}
+			if got := writes(t, s) - before; (got > 0) != st.written {
+				t.Errorf("%d rows written, want a write: %v", got, st.written)
+			}
+		})
+	}
+
+	// The lifetime still ends a session in use.
+	short, err := s.CreateSession(ctx, alice, 10*time.Minute)
+	must(t, err)
+	for i := range 3 {
+		clk.Advance(3 * time.Minute)
+		if _, err := s.SessionAccount(ctx, short); err != nil {
+			t.Fatalf("use %d within the lifetime: %v", i, err)
+		}
+	}
+	clk.Advance(3 * time.Minute)
+	if _, err := s.SessionAccount(ctx, short); !errors.Is(err, sso.ErrNotFound) {
+		t.Errorf("a session in use past its lifetime: %v, want sso.ErrNotFound", err)
+	}
+}
+
+// TestSessionNoIdle checks that without an idle timeout a use never writes.
+func TestSessionNoIdle(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	s := openTest(t, WithNow(clk.Now))
+	fixture(t, s)
+	tok, err := s.CreateSession(ctx, existingAlice(t, s), 24*time.Hour)
+	must(t, err)
+	before := writes(t, s)
+	for range 3 {
+		clk.Advance(5 * time.Hour)
+		if _, err := s.SessionAccount(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := writes(t, s) - before; got != 0 {
+		t.Errorf("%d rows written by session uses without an idle timeout", got)
+	}
+}
+
+// writes counts the rows the store's writer has changed so far.
+func writes(t testing.TB, s *Store) int64 {
+	t.Helper()
+	var n int64
+	must(t, s.w.QueryRow("SELECT total_changes()").Scan(&n))
+	return n
+}

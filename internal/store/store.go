@@ -16,6 +16,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -33,6 +34,7 @@ type Store struct {
 	w        *sql.DB // one connection: all writes
 	r        *sql.DB // read-only connections
 	now      func() time.Time
+	idle     time.Duration
 	onChange []func()
 }
 
@@ -41,6 +43,7 @@ type Option func(*options)
 
 type options struct {
 	now      func() time.Time
+	idle     time.Duration
 	onChange []func()
 }
 
@@ -56,6 +59,15 @@ func WithNow(now func() time.Time) Option {
 			o.now = now
 		}
 	}
+}
+
+// WithSessionIdle ends sessions that go unused for d: SessionAccount does
+// not find a session whose last use is d or more ago. Using a session records
+// its use only when the recorded one is at least d/10 old, so a session in
+// use costs one write per tenth of d, not one per request, and may end up to
+// a tenth of d early. Zero (the default) turns the idle timeout off.
+func WithSessionIdle(d time.Duration) Option {
+	return func(o *options) { o.idle = d }
 }
 
 // OnChange registers fn to be called after every committed change to
@@ -78,6 +90,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.idle < 0 {
+		return nil, fmt.Errorf("store: session idle timeout %v is negative", o.idle)
+	}
 	if path == "" {
 		return nil, errors.New("store: database path is empty")
 	}
@@ -96,6 +111,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	if fi, err := os.Stat(abs); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("store: database path %q is a directory", path)
+	}
+	if err := createPrivate(abs); err != nil {
+		return nil, fmt.Errorf("store: database path %q: %w", path, err)
 	}
 
 	w, err := openPool(ctx, abs, busyTimeout, false)
@@ -125,7 +143,23 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	readConns := max(4, runtime.NumCPU())
 	r.SetMaxOpenConns(readConns)
 	r.SetMaxIdleConns(readConns)
-	return &Store{w: w, r: r, now: o.now, onChange: o.onChange}, nil
+	return &Store{w: w, r: r, now: o.now, idle: o.idle, onChange: o.onChange}, nil
+}
+
+// createPrivate creates an empty database file readable and writable by its
+// owner only, whatever the umask, when none exists. SQLite gives the -wal and
+// -shm files it creates the database file's mode. An existing file keeps its
+// mode.
+func createPrivate(abs string) error {
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	// The umask may have taken bits off 0600 (e.g. 0277 leaves it read-only).
+	return errors.Join(f.Chmod(0o600), f.Close())
 }
 
 // openPool opens a connection pool on the file at abs and checks it works.
