@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/pingauthz/pingauthz/sso"
@@ -51,6 +52,9 @@ type HandlerConfig struct {
 	SessionTTL time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// RateLimit, when set, limits how often each client may call
+	// /login/ping and /callback_ping; nil means no limit.
+	RateLimit *RateLimit
 	// OnDirectoryChange, when set, is called after Login fails so a policy
 	// directory that may be stale (a company or group removed since the
 	// last push) is pushed again. A login never changes the policy
@@ -80,12 +84,14 @@ type handler struct {
 	redirectURI   string
 	secure        bool
 	sessionCookie string
+	limiter       *limiter
 	mux           *http.ServeMux
 }
 
 // NewHandler returns the HTTP handler for GET /, GET /login/ping,
 // GET /callback_ping, GET /api/me and POST /logout. It does not serve
-// anything else (other paths answer 404) and does not rate-limit.
+// anything else (other paths answer 404). Only the two sign-in paths are
+// rate-limited, and only when HandlerConfig.RateLimit is set.
 //
 // Logout accepts a POST only when its Origin (or, without one, its Referer)
 // is PublicURL's origin; a request with neither is accepted because the
@@ -121,6 +127,14 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	if h.log == nil {
 		h.log = hclog.NewNullLogger()
 	}
+	if cfg.RateLimit != nil {
+		rl := *cfg.RateLimit
+		rl.TrustedProxies = slices.Clone(rl.TrustedProxies)
+		if err := rl.validate(); err != nil {
+			return nil, fmt.Errorf("host: HandlerConfig.%w", err)
+		}
+		h.limiter = newLimiter(rl, cfg.Now, h.log)
+	}
 	h.redirectURI = h.origin + CallbackPath
 	if h.secure {
 		// The __Host- prefix pins the cookie to this exact origin.
@@ -128,8 +142,8 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", h.home)
-	mux.HandleFunc("GET /login/ping", h.login)
-	mux.HandleFunc("GET "+CallbackPath, h.callback)
+	mux.HandleFunc("GET /login/ping", h.limited(h.login))
+	mux.HandleFunc("GET "+CallbackPath, h.limited(h.callback))
 	mux.HandleFunc("GET /api/me", h.me)
 	mux.HandleFunc("POST /logout", h.logout)
 	h.mux = mux

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/pingauthz/pingauthz/internal/testutil"
 	"github.com/pingauthz/pingauthz/plugin"
 )
 
@@ -29,23 +30,34 @@ type testEnv struct {
 	h       http.Handler
 	auth    *fakeAuth
 	dir     *fakeDirectory
+	clock   *testutil.Clock
 	public  string
 	changes int
 }
 
 func newTestEnv(t *testing.T, publicURL string) *testEnv {
 	t.Helper()
-	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	e := &testEnv{t: t, auth: newFakeAuth(), dir: newFakeDirectory(clock), public: publicURL}
+	return newTestEnvWith(t, publicURL, nil)
+}
+
+// newTestEnvWith is newTestEnv with the handler's configuration changed by
+// change before the handler is built.
+func newTestEnvWith(t *testing.T, publicURL string, change func(*HandlerConfig)) *testEnv {
+	t.Helper()
+	clock := testutil.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
+	e := &testEnv{t: t, auth: newFakeAuth(), dir: newFakeDirectory(clock.Now), clock: clock, public: publicURL}
 	e.auth.identity = sso.Identity{Issuer: testIssuer, Subject: "s-1", UserID: "s-1", Email: "ada@example.com", Name: "Ada"}
 	admin := "admin"
 	e.auth.decision = sso.Decision{Allow: true, Signup: true, Company: "c1", Role: &admin, SyncGroups: true,
 		Groups: []string{"ML Team", "Ops"}, Reasons: []string{"signup:default_company", "role:admin_group", "groups:synced"}}
-	h, err := NewHandler(HandlerConfig{
-		Auth: e.auth, Directory: e.dir, PublicURL: publicURL, SessionTTL: time.Hour, Now: clock,
+	cfg := HandlerConfig{
+		Auth: e.auth, Directory: e.dir, PublicURL: publicURL, SessionTTL: time.Hour, Now: clock.Now,
 		OnDirectoryChange: func(context.Context) { e.changes++ },
-	})
+	}
+	if change != nil {
+		change(&cfg)
+	}
+	h, err := NewHandler(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +68,17 @@ func newTestEnv(t *testing.T, publicURL string) *testEnv {
 // do serves one request and returns the response.
 func (e *testEnv) do(method, target string, hdr http.Header, cookies ...*http.Cookie) *http.Response {
 	e.t.Helper()
+	return e.doFrom("", method, target, hdr, cookies...)
+}
+
+// doFrom is do with the request coming from the peer address remote
+// ("ip:port"); empty means httptest's default peer.
+func (e *testEnv) doFrom(remote, method, target string, hdr http.Header, cookies ...*http.Cookie) *http.Response {
+	e.t.Helper()
 	r := httptest.NewRequest(method, target, nil)
+	if remote != "" {
+		r.RemoteAddr = remote
+	}
 	for k, v := range hdr {
 		r.Header[k] = v
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -36,6 +37,8 @@ type serveFlags struct {
 	pluginPath, pluginSHA  string
 	logLevel               string
 	directoryPoll, session time.Duration
+	rateLimit              *host.RateLimit
+	trustedProxies         []netip.Prefix
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
@@ -54,7 +57,10 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.DurationVar(&f.directoryPoll, "directory-poll", server.DefaultDirectoryPoll, "how often to look for directory changes made by another process, e.g. the admin command (0 turns it off)")
 	fs.DurationVar(&f.session, "session-ttl", host.DefaultSessionTTL, "session lifetime")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: trace, debug, info, warn or error (debug when the Ping debug variable is true)")
-	if err := fs.Parse(args); err != nil {
+	rateLimit := fs.String("rate-limit", "off", "per-client limit on /login/ping and /callback_ping: `N/s|N/min|N/h[,burst=B]` (burst defaults to N; a sign-in takes two requests), or off")
+	trusted := fs.String("trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For names the client for --rate-limit")
+	err := fs.Parse(args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
@@ -71,6 +77,12 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 		return nil, usageErr("serve: --session-ttl %s must be positive", f.session)
 	case hclog.LevelFromString(f.logLevel) == hclog.NoLevel:
 		return nil, usageErr("serve: --log-level %q: want trace, debug, info, warn or error", f.logLevel)
+	}
+	if f.rateLimit, err = parseRateLimit(*rateLimit); err != nil {
+		return nil, usageErr("serve: --rate-limit %q: %v", *rateLimit, err)
+	}
+	if f.trustedProxies, err = parsePrefixes(*trusted); err != nil {
+		return nil, usageErr("serve: --trusted-proxies %q: %v", *trusted, err)
 	}
 	if _, _, err := net.SplitHostPort(f.listen); err != nil {
 		return nil, usageErr("serve: --listen %q: %v", f.listen, err)
@@ -111,6 +123,11 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	} else if err := server.CheckPluginPath(pluginPath); err != nil {
 		return err
 	}
+	if f.rateLimit != nil {
+		f.rateLimit.TrustedProxies = f.trustedProxies
+	} else if len(f.trustedProxies) > 0 {
+		fmt.Fprintln(stderr, "pingauthz: warning: --trusted-proxies has no effect without --rate-limit")
+	}
 	var checksum []byte
 	if f.pluginSHA != "" {
 		if checksum, err = server.ParseChecksum(f.pluginSHA); err != nil {
@@ -148,6 +165,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		Logger:         logger,
 		DirectoryPoll:  poll,
 		SessionTTL:     f.session,
+		RateLimit:      f.rateLimit,
 	})
 	if err != nil {
 		return err

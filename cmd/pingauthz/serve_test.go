@@ -55,6 +55,8 @@ func TestServeUsage(t *testing.T) {
 		{[]string{"--db", db, "--session-ttl", "0s"}, "--session-ttl"},
 		{[]string{"--db", db, "--log-level", "loud"}, "--log-level"},
 		{[]string{"--db", db, "--bogus"}, "flag provided but not defined"},
+		{[]string{"--db", db, "--rate-limit", "fast"}, `--rate-limit "fast"`},
+		{[]string{"--db", db, "--rate-limit", "60/min", "--trusted-proxies", "lb"}, `--trusted-proxies "lb"`},
 	} {
 		name := strings.ReplaceAll(strings.Join(tc.args, " "), db, "DB")
 		t.Run(name, func(t *testing.T) {

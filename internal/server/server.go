@@ -58,6 +58,9 @@ type Config struct {
 	DirectoryPoll time.Duration
 	// SessionTTL is the session lifetime; zero means host.DefaultSessionTTL.
 	SessionTTL time.Duration
+	// RateLimit, when set, limits the sign-in requests of each client
+	// (host.HandlerConfig.RateLimit); nil means no limit.
+	RateLimit *host.RateLimit
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -132,6 +135,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		PublicURL:  cfg.PublicURL,
 		Logger:     s.log.Named("http"),
 		SessionTTL: cfg.SessionTTL,
+		RateLimit:  cfg.RateLimit,
 		Now:        cfg.Now,
 		OnDirectoryChange: func(ctx context.Context) {
 			s.push(ctx, "after a failed apply")
