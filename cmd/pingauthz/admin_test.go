@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -26,7 +27,8 @@ func TestAdminUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"admin"}, "--db is required"},
+		{[]string{"admin"}, "want a command"},
+		{[]string{"admin", "company", "list"}, "--db is required"},
 		{[]string{"admin", "--db", db}, "want a command"},
 		{[]string{"admin", "--db", db, "company"}, "want a command"},
 		{[]string{"admin", "--db", db, "company", "fly"}, `unknown command "company fly"`},
@@ -131,22 +133,31 @@ func TestAdminDirectory(t *testing.T) {
 	if !strings.Contains(out, "c1") || !strings.Contains(out, "Demo Co") || !strings.Contains(out, "Data, ML Team") {
 		t.Errorf("company list:\n%s", out)
 	}
-	var dir sso.Directory
-	if err := json.Unmarshal([]byte(mustAdmin(t, db, "company", "list", "--json")), &dir); err != nil {
+	var companies []store.CompanyInfo
+	if err := json.Unmarshal([]byte(mustAdmin(t, db, "company", "list", "--json")), &companies); err != nil {
 		t.Fatal(err)
 	}
-	if dir.Companies["c2"].Name != "c2" || !slices.Equal(dir.Companies["c1"].Groups, []string{"Data", "ML Team"}) ||
-		!dir.Whitelist.Emails["boss@example.com"].IsAdmin || dir.Whitelist.Domains["example.org"].Company != "c2" {
-		t.Errorf("company list --json: %+v", dir)
+	if want := []store.CompanyInfo{{ID: "c1", Name: "Demo Co", Groups: []string{"Data", "ML Team"}}, {ID: "c2", Name: "c2", Groups: []string{}}}; !reflect.DeepEqual(companies, want) {
+		t.Errorf("company list --json: %+v, want %+v", companies, want)
+	}
+	var wl []whitelistRow
+	if err := json.Unmarshal([]byte(mustAdmin(t, db, "whitelist", "list", "--json")), &wl); err != nil {
+		t.Fatal(err)
+	}
+	if want := []whitelistRow{{"@example.org", "c2", false}, {"boss@example.com", "c1", true}}; !reflect.DeepEqual(wl, want) {
+		t.Errorf("whitelist list --json: %+v, want %+v", wl, want)
+	}
+	if out := mustAdmin(t, db, "whitelist", "list", "--company", "c1"); !strings.Contains(out, "boss@example.com  c1       admin") ||
+		strings.Contains(out, "example.org") {
+		t.Errorf("whitelist list --company c1:\n%s", out)
+	}
+	if out := mustAdmin(t, db, "group", "list"); !strings.Contains(out, "COMPANY  GROUP    MEMBERS\nc1       Data     0\nc1       ML Team  0\n") {
+		t.Errorf("group list:\n%s", out)
 	}
 	mustAdmin(t, db, "whitelist", "rm", "--company", "c2", "@example.org")
 	mustAdmin(t, db, "whitelist", "rm", "boss@example.com")
-	var after sso.Directory
-	if err := json.Unmarshal([]byte(mustAdmin(t, db, "company", "list", "--json")), &after); err != nil {
-		t.Fatal(err)
-	}
-	if len(after.Whitelist.Emails)+len(after.Whitelist.Domains) != 0 {
-		t.Errorf("whitelist left after rm: %+v", after.Whitelist)
+	if err := json.Unmarshal([]byte(mustAdmin(t, db, "whitelist", "list", "--json")), &wl); err != nil || len(wl) != 0 {
+		t.Errorf("whitelist left after rm: %+v, %v", wl, err)
 	}
 }
 
@@ -238,5 +249,64 @@ func TestAdminFailedCommandLeavesNoDatabase(t *testing.T) {
 	}
 	if _, err := os.Stat(db); err != nil {
 		t.Errorf("a failed command removed an existing database: %v", err)
+	}
+}
+
+func TestAdminCompanyRm(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "x.db")
+	mustAdmin(t, db, "company", "add", "c1")
+	mustAdmin(t, db, "company", "add", "c2")
+	mustAdmin(t, db, "group", "add", "--company", "c2", "G")
+	mustAdmin(t, db, "whitelist", "add", "--company", "c2", "@c2.example")
+	signUp(t, db, "bob@example.com")
+
+	code, _, stderr := admin(t, db, "company", "rm", "c1")
+	if code != 1 || !strings.Contains(stderr, "company c1 still has 1 user(s)") {
+		t.Errorf("company rm of a company with a user: exit %d, stderr %q", code, stderr)
+	}
+	if code, _, stderr := admin(t, db, "company", "rm", "nope"); code != 1 || !strings.Contains(stderr, `company "nope" not found`) {
+		t.Errorf("company rm of an unknown company: exit %d, stderr %q", code, stderr)
+	}
+	if out := mustAdmin(t, db, "company", "rm", "c2"); !strings.Contains(out, "company c2 removed") {
+		t.Errorf("company rm c2: %q", out)
+	}
+	out := mustAdmin(t, db, "company", "list")
+	if !strings.Contains(out, "c1") || strings.Contains(out, "c2") {
+		t.Errorf("company list after rm:\n%s", out)
+	}
+	if out := mustAdmin(t, db, "whitelist", "list"); strings.Contains(out, "c2") {
+		t.Errorf("whitelist list after rm:\n%s", out)
+	}
+}
+
+// TestAdminHelp checks that the admin command and each of its commands
+// answer -h and --help with their usage on stdout and exit 0, with or
+// without --db, and touch no database.
+func TestAdminHelp(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "x.db")
+	lines := [][]string{{"admin"}, {"admin", "company"}, {"admin", "--db", db}}
+	for _, c := range adminCommands() {
+		name := strings.Fields(c.name)
+		lines = append(lines, append([]string{"admin"}, name...), append([]string{"admin", "--db", db}, name...))
+	}
+	for _, line := range lines {
+		for _, h := range []string{"-h", "--help"} {
+			args := append(slices.Clone(line), h)
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				code, stdout, stderr := cli(t, nil, "", args...)
+				if code != 0 || !strings.HasPrefix(stdout, "Usage: pingauthz admin") || stderr != "" {
+					t.Errorf("exit %d, stdout %q, stderr %q; want 0 and the usage on stdout", code, stdout, stderr)
+				}
+				if len(line) > 1 && line[len(line)-1] != db && line[len(line)-1] != "company" {
+					synopsis := strings.Join(line[len(line)-min(2, len(line)-1):], " ")
+					if !strings.Contains(stdout, synopsis) || !strings.Contains(stdout, "-db") {
+						t.Errorf("usage %q names neither %q nor -db", stdout, synopsis)
+					}
+				}
+			})
+		}
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("help created the database: %v", err)
 	}
 }

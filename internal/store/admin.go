@@ -38,6 +38,113 @@ func (s *Store) AddCompany(ctx context.Context, id, name string) error {
 	})
 }
 
+// RemoveCompany deletes a company with its groups and whitelist entries. It
+// is refused with an *InUseError while users belong to the company (the
+// database refuses it too, so a concurrent sign-up cannot slip in).
+func (s *Store) RemoveCompany(ctx context.Context, id string) error {
+	return s.writeDirectory(ctx, func(tx *sql.Tx) error {
+		if err := requireCompany(ctx, tx, id); err != nil {
+			return err
+		}
+		var users int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM users WHERE company = ?", id).Scan(&users); err != nil {
+			return fmt.Errorf("store: count the users of company %q: %w", id, err)
+		}
+		if users > 0 {
+			return &InUseError{Kind: "company", Key: fmt.Sprintf("%q", id), Users: users}
+		}
+		// ON DELETE CASCADE removes the groups and whitelist entries.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM companies WHERE id = ?", id); err != nil {
+			return fmt.Errorf("store: remove company %q: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// CompanyInfo is a company as an administrator lists it.
+type CompanyInfo struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Groups are the names of its groups, sorted; never nil.
+	Groups []string `json:"groups"`
+	// Users is how many users belong to it.
+	Users int `json:"users"`
+}
+
+// Companies returns every company sorted by id, with its groups and its
+// number of users.
+func (s *Store) Companies(ctx context.Context) ([]CompanyInfo, error) {
+	out := []CompanyInfo{}
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		out = out[:0]
+		index := map[string]int{}
+		err := eachRow(ctx, tx, `
+SELECT c.id, c.name, (SELECT count(*) FROM users u WHERE u.company = c.id) FROM companies c ORDER BY c.id`,
+			func(rows *sql.Rows) error {
+				c := CompanyInfo{Groups: []string{}}
+				if err := rows.Scan(&c.ID, &c.Name, &c.Users); err != nil {
+					return err
+				}
+				index[c.ID] = len(out)
+				out = append(out, c)
+				return nil
+			})
+		if err != nil {
+			return fmt.Errorf("store: list companies: %w", err)
+		}
+		return eachRow(ctx, tx, "SELECT company, name FROM groups ORDER BY company, name", func(rows *sql.Rows) error {
+			var company, name string
+			if err := rows.Scan(&company, &name); err != nil {
+				return fmt.Errorf("store: list groups: %w", err)
+			}
+			c := &out[index[company]]
+			c.Groups = append(c.Groups, name)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// GroupInfo is a group as an administrator lists it.
+type GroupInfo struct {
+	Company string `json:"company"`
+	Name    string `json:"name"`
+	// Members is how many users are members, whatever granted it.
+	Members int `json:"members"`
+}
+
+// Groups returns the groups of one company, or of every company when
+// company is "", sorted by company then name, with their member counts. An
+// unknown company is a NotFoundError.
+func (s *Store) Groups(ctx context.Context, company string) ([]GroupInfo, error) {
+	out := []GroupInfo{}
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		out = out[:0]
+		if company != "" {
+			if err := requireCompany(ctx, tx, company); err != nil {
+				return err
+			}
+		}
+		return eachRow(ctx, tx, `
+SELECT g.company, g.name, (SELECT count(*) FROM memberships m WHERE m.group_id = g.id) FROM groups g
+WHERE ? = '' OR g.company = ? ORDER BY g.company, g.name`, func(rows *sql.Rows) error {
+			var g GroupInfo
+			if err := rows.Scan(&g.Company, &g.Name, &g.Members); err != nil {
+				return fmt.Errorf("store: list groups: %w", err)
+			}
+			out = append(out, g)
+			return nil
+		}, company, company)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AddGroup creates a group in a company. Group names are unique per company
 // and compared exactly (case included).
 func (s *Store) AddGroup(ctx context.Context, company, name string) error {

@@ -172,3 +172,89 @@ func TestUsers(t *testing.T) {
 		t.Errorf("User(nobody) error = %v, want a not-found error naming it", err)
 	}
 }
+
+func TestRemoveCompany(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	fixture(t, s)
+	signUp(t, s, "alice", "c1")
+	must(t, s.AddCompany(ctx, "c3", "Third"))
+	must(t, s.AddGroup(ctx, "c3", "G"))
+	must(t, s.WhitelistAdd(ctx, "c3", "@third.com", false))
+	must(t, s.WhitelistAdd(ctx, "c3", "boss@third.com", true))
+
+	before := dump(t, s)
+	err := s.RemoveCompany(ctx, "c1")
+	var inUse *InUseError
+	if !errors.As(err, &inUse) || inUse.Users != 1 || !strings.Contains(err.Error(), `company "c1" still has 1 user(s)`) {
+		t.Fatalf("removing a company with a user: %v, want an InUseError naming it", err)
+	}
+	if after := dump(t, s); after != before {
+		t.Errorf("a refused removal changed the database")
+	}
+	if err := s.RemoveCompany(ctx, "nope"); !errors.Is(err, sso.ErrNotFound) {
+		t.Errorf("removing an unknown company: %v, want sso.ErrNotFound", err)
+	}
+
+	must(t, s.RemoveCompany(ctx, "c3"))
+	d, err := s.Snapshot(ctx)
+	must(t, err)
+	if _, ok := d.Companies["c3"]; ok || len(d.Whitelist.Emails)+len(d.Whitelist.Domains) != 0 {
+		t.Errorf("after removing c3: %+v", d)
+	}
+	if n := count(t, s, "groups"); n != 4 {
+		t.Errorf("%d groups left, want the fixture's 4", n)
+	}
+	// The database itself refuses to orphan users.
+	_, err = s.w.ExecContext(ctx, "DELETE FROM companies WHERE id = 'c1'")
+	if err == nil {
+		t.Error("the database let a company with users go")
+	}
+}
+
+func TestCompaniesAndGroups(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	got, err := s.Companies(ctx)
+	must(t, err)
+	if got == nil || len(got) != 0 {
+		t.Fatalf("Companies on an empty store = %#v, want an empty slice", got)
+	}
+	fixture(t, s)
+	must(t, s.AddCompany(ctx, "c3", "Empty"))
+	alice := signUp(t, s, "alice", "c1")
+	bob := signUp(t, s, "bob", "c1")
+	signUp(t, s, "carol", "c2")
+	must(t, s.AddMembership(ctx, "c1", alice, "Ops"))
+	must(t, s.AddMembership(ctx, "c1", bob, "Ops"))
+	must(t, s.AddMembership(ctx, "c1", bob, "Admins"))
+
+	got, err = s.Companies(ctx)
+	must(t, err)
+	want := []CompanyInfo{
+		{ID: "c1", Name: "Acme", Groups: []string{"Admins", "ML Team", "Ops"}, Users: 2},
+		{ID: "c2", Name: "Other", Groups: []string{"ML Team"}, Users: 1},
+		{ID: "c3", Name: "Empty", Groups: []string{}, Users: 0},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Companies =\n%+v\nwant\n%+v", got, want)
+	}
+
+	for _, tc := range []struct {
+		company string
+		want    []GroupInfo
+	}{
+		{"", []GroupInfo{{"c1", "Admins", 1}, {"c1", "ML Team", 0}, {"c1", "Ops", 2}, {"c2", "ML Team", 0}}},
+		{"c2", []GroupInfo{{"c2", "ML Team", 0}}},
+		{"c3", []GroupInfo{}},
+	} {
+		groups, err := s.Groups(ctx, tc.company)
+		must(t, err)
+		if !reflect.DeepEqual(groups, tc.want) {
+			t.Errorf("Groups(%q) = %+v, want %+v", tc.company, groups, tc.want)
+		}
+	}
+	if _, err := s.Groups(ctx, "nope"); !errors.Is(err, sso.ErrNotFound) {
+		t.Errorf("Groups of an unknown company: %v, want sso.ErrNotFound", err)
+	}
+}

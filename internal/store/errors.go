@@ -37,6 +37,19 @@ func (e *ExistsError) Error() string {
 	return fmt.Sprintf("store: %s %s already exists", e.Kind, e.Key)
 }
 
+// InUseError refuses to remove a company that users still belong to.
+type InUseError struct {
+	// Kind is "company".
+	Kind string
+	Key  string
+	// Users is how many users belong to it.
+	Users int
+}
+
+func (e *InUseError) Error() string {
+	return fmt.Sprintf("store: %s %s still has %d user(s); it cannot be removed while users belong to it", e.Kind, e.Key, e.Users)
+}
+
 // ErrDenied is returned by Apply for a decision that does not allow the login.
 var ErrDenied = errors.New("store: the decision does not allow the login")
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -47,30 +48,56 @@ ON CONFLICT (domain) DO UPDATE SET company = excluded.company, is_admin = exclud
 // WhitelistRemove removes an email or "@domain" entry; a missing entry is a
 // NotFoundError. It does not touch users who already signed up.
 func (s *Store) WhitelistRemove(ctx context.Context, entry string) error {
+	return s.WhitelistRemoveIn(ctx, "", entry)
+}
+
+// WhitelistRemoveIn is WhitelistRemove that, when company is not "",
+// refuses to remove an entry that belongs to another company.
+func (s *Store) WhitelistRemoveIn(ctx context.Context, company, entry string) error {
 	email, domain, err := parseEntry(entry)
 	if err != nil {
 		return err
 	}
+	table, col, key := "whitelist_emails", "email", email
+	if email == "" {
+		table, col, key = "whitelist_domains", "domain", domain
+	}
 	return s.writeDirectory(ctx, func(tx *sql.Tx) error {
-		var res sql.Result
-		var err error
-		if email != "" {
-			res, err = tx.ExecContext(ctx, "DELETE FROM whitelist_emails WHERE email = ?", email)
-		} else {
-			res, err = tx.ExecContext(ctx, "DELETE FROM whitelist_domains WHERE domain = ?", domain)
+		var owner string
+		err := tx.QueryRowContext(ctx, "SELECT company FROM "+table+" WHERE "+col+" = ?", key).Scan(&owner)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("whitelist entry", entryKey(email, domain))
 		}
 		if err != nil {
-			return fmt.Errorf("store: remove whitelist entry %q: %w", entry, err)
+			return fmt.Errorf("store: look up whitelist entry %q: %w", entry, err)
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("store: remove whitelist entry %q: %w", entry, err)
+		if company != "" && owner != company {
+			return fmt.Errorf("store: whitelist entry %s belongs to company %s, not %s", entryKey(email, domain), owner, company)
 		}
-		if n == 0 {
-			return notFound("whitelist entry", strings.ToLower(strings.TrimSpace(entry)))
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE "+col+" = ?", key); err != nil {
+			return fmt.Errorf("store: remove whitelist entry %q: %w", entry, err)
 		}
 		return nil
 	})
+}
+
+// WhitelistKey returns the form an entry is stored and compared in:
+// "user@domain" or "@domain", lower-cased. It fails for what is not an
+// entry.
+func WhitelistKey(entry string) (string, error) {
+	email, domain, err := parseEntry(entry)
+	if err != nil {
+		return "", err
+	}
+	return entryKey(email, domain), nil
+}
+
+// entryKey renders a parsed entry.
+func entryKey(email, domain string) string {
+	if email != "" {
+		return email
+	}
+	return "@" + domain
 }
 
 // parseEntry splits a whitelist entry into a lower-cased email or domain
