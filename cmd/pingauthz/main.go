@@ -33,11 +33,12 @@ type command struct {
 // and any other error for exit code 1.
 func commands() map[string]command {
 	return map[string]command{
-		"config": {"check the CLEARML__ environment", runConfig},
-		"policy": {"render, evaluate and test the decision policies", runPolicy},
-		"serve":  {"run the reference server", runServe},
-		"admin":  {"manage companies, groups, whitelist and memberships", runAdmin},
-		"demo":   {"run the whole login on this machine with a Ping emulator", runDemo},
+		"config":   {"check the CLEARML__ environment", runConfig},
+		"policy":   {"render, evaluate and test the decision policies", runPolicy},
+		"serve":    {"run the reference server", runServe},
+		"admin":    {"manage companies, groups, whitelist and memberships", runAdmin},
+		"demo":     {"run the whole login on this machine with a Ping emulator", runDemo},
+		"emulator": {"run a Ping emulator on loopback, a test tool (prints its CLEARML__ variables)", runEmulator},
 	}
 }
 

@@ -248,15 +248,12 @@ func (d *Demo) Close() error {
 func RequireLoopback(flag, addr string) error {
 	h, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("demo: %s %q: %w", flag, addr, err)
+		return fmt.Errorf("%s %q: %w", flag, addr, err)
 	}
-	if h == "localhost" {
+	if config.IsLoopback(h) {
 		return nil
 	}
-	if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("demo: %s %q is not a loopback address; the demo only listens on 127.0.0.1 or ::1", flag, addr)
+	return fmt.Errorf("%s %q is not a loopback address; this test tool only listens on 127.0.0.1, ::1 or localhost", flag, addr)
 }
 
 // withoutClearML drops every CLEARML__ variable from environ.

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/pingauthz/pingauthz/internal/config"
 )
 
 // authParams are the authorization request parameters carried through the
@@ -57,6 +59,26 @@ func checkRedirectURI(raw string) error {
 	return nil
 }
 
+// redirectMatches reports whether a requested redirect URI is the
+// registered one: the same string, or, for a registered http URI on a
+// loopback host without a port, the same URI with any port (RFC 8252
+// section 7.3, for native apps and command line tools).
+func redirectMatches(registered, requested string) bool {
+	if registered == requested {
+		return true
+	}
+	r, err := url.Parse(registered)
+	if err != nil || r.Scheme != "http" || r.Port() != "" || !config.IsLoopback(r.Hostname()) {
+		return false
+	}
+	q, err := url.Parse(requested)
+	if err != nil || q.Port() == "" || strings.Contains(requested, "#") || q.User != nil {
+		return false
+	}
+	return q.Scheme == r.Scheme && q.Hostname() == r.Hostname() && q.EscapedPath() == r.EscapedPath() &&
+		q.RawQuery == r.RawQuery && q.Opaque == "" && r.User == nil
+}
+
 // parseAuthRequest validates an authorization request against the clients.
 func (s *Server) parseAuthRequest(v url.Values) (authRequest, Client, *authzError) {
 	a := authRequest{values: url.Values{}}
@@ -80,7 +102,7 @@ func (s *Server) parseAuthRequest(v url.Values) (authRequest, Client, *authzErro
 		return a, Client{}, &authzError{code: "invalid_client", desc: fmt.Sprintf("unknown client_id %q", a.get("client_id"))}
 	case a.get("redirect_uri") == "":
 		return a, client, &authzError{code: "invalid_request", desc: "redirect_uri is missing"}
-	case !slices.Contains(client.RedirectURIs, a.get("redirect_uri")):
+	case !slices.ContainsFunc(client.RedirectURIs, func(r string) bool { return redirectMatches(r, a.get("redirect_uri")) }):
 		return a, client, &authzError{code: "invalid_request", desc: fmt.Sprintf("redirect_uri %q is not registered for client %q", a.get("redirect_uri"), client.ID)}
 	}
 	bad := func(code, desc string) (authRequest, Client, *authzError) {

@@ -50,6 +50,30 @@ func TestAuthorizeErrorPages(t *testing.T) {
 	}
 }
 
+// A loopback redirect URI registered without a port matches any port, as
+// RFC 8252 section 7.3 asks; everything else still matches exactly.
+func TestLoopbackRedirectAnyPort(t *testing.T) {
+	c := testClient("cli", AuthBasic, "")
+	c.RedirectURIs = []string{"http://127.0.0.1/callback", "http://[::1]/cb?x=1", "https://127.0.0.1/tls"}
+	s := startServer(t, Options{Clients: []Client{c}})
+	for uri, ok := range map[string]bool{
+		"http://127.0.0.1:8250/callback":   true,
+		"http://127.0.0.1/callback":        true,
+		"http://[::1]:4000/cb?x=1":         true,
+		"http://127.0.0.1:8250/callback/x": false,
+		"http://127.0.0.2:8250/callback":   false,
+		"http://localhost:8250/callback":   false,
+		"http://[::1]:4000/cb":             false,
+		"https://127.0.0.1:8443/tls":       false,
+		"http://user@127.0.0.1:1/callback": false,
+	} {
+		target, err := Login(t.Context(), nil, authRequestURL(s, "cli", url.Values{"redirect_uri": {uri}}), "alice", "alice-pw")
+		if got := err == nil && target.Query().Get("code") != ""; got != ok {
+			t.Errorf("redirect_uri %s accepted = %v (%v), want %v", uri, got, err, ok)
+		}
+	}
+}
+
 func TestAuthorizeErrorRedirects(t *testing.T) {
 	s := startServer(t, Options{})
 	tests := []struct {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-ldap/ldap/v3"
 )
 
 // grant is what a redeemed code authorizes.
@@ -49,18 +50,35 @@ func userClaims(u *User, scope string, f Faults) map[string]any {
 	if _, ok := out["preferred_username"]; !ok && slices.Contains(scopes, "profile") {
 		out["preferred_username"] = u.Username
 	}
+	groups := u.Groups
+	if f.GroupsAsDN {
+		groups = make([]string, len(u.Groups))
+		for i, g := range u.Groups {
+			groups[i] = GroupDN(g)
+		}
+	}
 	switch f.GroupsShape {
 	case GroupsAbsent:
 	case GroupsString:
-		if len(u.Groups) > 0 {
-			out[f.groupsClaim()] = u.Groups[0]
+		if len(groups) > 0 {
+			out[f.groupsClaim()] = groups[0]
 		}
 	default:
-		if len(u.Groups) > 0 {
-			out[f.groupsClaim()] = append([]string(nil), u.Groups...)
+		if len(groups) > 0 {
+			out[f.groupsClaim()] = slices.Clone(groups)
 		}
 	}
 	return out
+}
+
+// GroupDNBase is the part of GroupDN after the group's CN.
+const GroupDNBase = "OU=Groups,DC=example,DC=com"
+
+// GroupDN returns the LDAP DN PingFederate's memberOf would carry for a
+// group: CN=<name>,OU=Groups,DC=example,DC=com, the name escaped as RFC 4514
+// says.
+func GroupDN(name string) string {
+	return "CN=" + ldap.EscapeDN(name) + "," + GroupDNBase
 }
 
 // idTokenClaims builds the ID token's claim set, faults applied.
@@ -74,7 +92,7 @@ func (s *Server) idTokenClaims(g grant, u *User, f Faults, accessToken string, n
 		c["amr"] = []string{"pwd"}
 		c["sid"] = g.sid
 		c["at_hash"] = atHash(accessToken)
-		if s.flavor == PingOne {
+		if s.flavor != PingFederate {
 			c["env"] = s.envID
 			c["org"] = pingOneOrg
 			c["p1.region"] = pingOneRegion

@@ -40,7 +40,7 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	}
 	claims := []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp", "at_hash",
 		"email", "email_verified", "name", "given_name", "family_name", "preferred_username", f.groupsClaim()}
-	if s.flavor == PingOne {
+	if s.flavor != PingFederate {
 		claims = append(claims, "env", "org", "p1.region")
 	}
 	sort.Strings(claims)

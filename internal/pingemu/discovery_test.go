@@ -47,6 +47,18 @@ func TestDiscovery(t *testing.T) {
 			p1Claims: true,
 		},
 		{
+			name:      "pingone custom domain",
+			opts:      Options{Flavor: PingOneCustomDomain, EnvID: "env-1"},
+			discovery: "/as/.well-known/openid-configuration",
+			paths: map[string]string{
+				"issuer": "/as", "authorization_endpoint": "/as/authorize", "token_endpoint": "/as/token",
+				"userinfo_endpoint": "/as/userinfo", "jwks_uri": "/as/jwks",
+			},
+			methods:  []any{"client_secret_basic", "client_secret_post"},
+			algs:     []any{"RS256"},
+			p1Claims: true,
+		},
+		{
 			name:      "pingfederate",
 			opts:      Options{Flavor: PingFederate, Clients: []Client{testClient("a", AuthPost, "")}},
 			discovery: "/.well-known/openid-configuration",
@@ -75,6 +87,14 @@ func TestDiscovery(t *testing.T) {
 			status, doc := getDiscovery(t, s)
 			if status != 200 {
 				t.Fatalf("status %d", status)
+			}
+			eps, err := EndpointsAt(s.Flavor(), s.EnvID(), s.URL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := (Endpoints{Issuer: s.Issuer(), Authorize: s.AuthorizeURL(), Token: s.TokenURL(),
+				Userinfo: s.UserinfoURL(), JWKS: s.JWKSURL(), Discovery: s.DiscoveryURL()}); eps != want {
+				t.Errorf("EndpointsAt = %+v, want %+v", eps, want)
 			}
 			for k, p := range tc.paths {
 				if doc[k] != s.URL()+p {

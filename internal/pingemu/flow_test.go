@@ -19,6 +19,7 @@ func TestCodeFlow(t *testing.T) {
 	}{
 		{PingOne, "basic-app", AuthBasic, time.Hour, "/" + DefaultEnvID + "/as"},
 		{PingOne, "post-app", AuthPost, time.Hour, "/" + DefaultEnvID + "/as"},
+		{PingOneCustomDomain, "basic-app", AuthBasic, time.Hour, "/as"},
 		{PingFederate, "basic-app", AuthBasic, 5 * time.Minute, ""},
 		{PingFederate, "post-app", AuthPost, 5 * time.Minute, ""},
 	}
@@ -80,10 +81,10 @@ func TestCodeFlow(t *testing.T) {
 			}
 			_, hasEnv := claims["env"]
 			_, hasRegion := claims["p1.region"]
-			if isP1 := tc.flavor == PingOne; hasEnv != isP1 || hasRegion != isP1 {
+			if isP1 := tc.flavor != PingFederate; hasEnv != isP1 || hasRegion != isP1 {
 				t.Errorf("env/p1.region present = %v/%v for %s", hasEnv, hasRegion, tc.flavor)
 			}
-			if tc.flavor == PingOne && claims["env"] != DefaultEnvID {
+			if tc.flavor != PingFederate && claims["env"] != DefaultEnvID {
 				t.Errorf("env = %v", claims["env"])
 			}
 

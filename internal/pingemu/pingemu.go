@@ -1,6 +1,7 @@
-// Package pingemu is a Ping Identity emulator for tests and the demo: an OpenID
-// Connect provider speaking the PingOne or the PingFederate dialect (paths,
-// issuer shape, ID token claims) with a real HTML login form, the
+// Package pingemu is a Ping Identity emulator for tests, the demo and
+// `pingauthz emulator`: an OpenID Connect provider speaking the PingOne (also
+// on a custom domain) or the PingFederate dialect (paths, issuer shape, ID
+// token claims) with a real HTML login form, the
 // authorization code flow, PKCE, client authentication, userinfo and a JWKS.
 //
 // It binds to loopback only and is never a real IdP: passwords are compared in
@@ -18,6 +19,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/pingauthz/pingauthz/internal/config"
 )
 
 // Flavor selects the Ping product whose URLs and claims are emulated.
@@ -27,6 +30,9 @@ const (
 	// PingOne serves /<env>/as/authorize|token|userinfo|jwks with issuer
 	// http://127.0.0.1:<port>/<env>/as and discovery under the issuer.
 	PingOne Flavor = "pingone"
+	// PingOneCustomDomain is PingOne behind a custom domain: /as/authorize|
+	// token|userinfo|jwks with issuer http://127.0.0.1:<port>/as.
+	PingOneCustomDomain Flavor = "pingone-custom-domain"
 	// PingFederate serves /as/authorization.oauth2, /as/token.oauth2,
 	// /idp/userinfo.openid and /pf/JWKS with the base URL as issuer.
 	PingFederate Flavor = "pingfederate"
@@ -63,7 +69,7 @@ const accessTokenTTL = time.Hour
 // JWT client authentication.
 type Client struct {
 	ID, Secret   string
-	RedirectURIs []string // exact match enforced
+	RedirectURIs []string // exact match enforced, except that a loopback http URI without a port matches any port (RFC 8252 section 7.3)
 	AuthMethod   string   // AuthBasic (default) or AuthPost: enforced at the token endpoint
 	PKCE         PKCEMode // default PKCEOptional
 }
@@ -82,6 +88,7 @@ type Faults struct {
 	ClaimsOnlyInUserinfo bool          // ID token holds only iss, sub, aud (and azp), exp, iat, nonce, auth_time; everything else via userinfo
 	GroupsClaim          string        // claim name carrying groups (default "groups")
 	GroupsShape          string        // "array" (default) | "string" (the first group as a plain string) | "absent"
+	GroupsAsDN           bool          // each group as an LDAP DN (GroupDN), as PingFederate's memberOf
 	AudArrayWithAzp      bool          // aud = [client_id, "other-audience"], azp = client_id
 	CallbackError        string        // authorize redirects back with error=<this>&error_description=...&state=...
 	TokenStatus          int           // token endpoint answers this status (e.g. 500) with a JSON error body
@@ -143,7 +150,7 @@ func (f Faults) groupsClaim() string {
 // Options configure Start.
 type Options struct {
 	Flavor     Flavor // default PingOne
-	EnvID      string // PingOne environment id (default DefaultEnvID)
+	EnvID      string // PingOne environment id (default DefaultEnvID); unused by the other flavors
 	Clients    []Client
 	Users      []User
 	Faults     Faults
@@ -191,14 +198,11 @@ func Start(opts Options) (*Server, error) {
 	if s.flavor == "" {
 		s.flavor = PingOne
 	}
-	if s.flavor != PingOne && s.flavor != PingFederate {
-		return nil, fmt.Errorf("pingemu: Options.Flavor %q: want %q or %q", opts.Flavor, PingOne, PingFederate)
-	}
 	if s.envID == "" {
 		s.envID = DefaultEnvID
 	}
-	if !envIDPattern.MatchString(s.envID) {
-		return nil, fmt.Errorf("pingemu: Options.EnvID %q: want letters, digits, '-' or '_'", s.envID)
+	if err := checkFlavor(s.flavor, s.envID); err != nil {
+		return nil, err
 	}
 	switch {
 	case s.ttl < 0:
@@ -249,10 +253,7 @@ func checkLoopback(addr string) error {
 	if err != nil {
 		return fmt.Errorf("pingemu: Options.Addr %q: %w", addr, err)
 	}
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+	if config.IsLoopback(host) {
 		return nil
 	}
 	return fmt.Errorf("pingemu: Options.Addr %q is not a loopback address; the emulator never listens beyond this machine", addr)
@@ -277,12 +278,7 @@ func (s *Server) Close() error {
 func (s *Server) URL() string { return s.base }
 
 // Issuer returns the issuer the ID tokens carry (before any WrongIssuer fault).
-func (s *Server) Issuer() string {
-	if s.flavor == PingOne {
-		return s.base + "/" + s.envID + "/as"
-	}
-	return s.base
-}
+func (s *Server) Issuer() string { return s.base + issuerPath(s.flavor, s.envID) }
 
 // AuthorizeURL returns the authorization endpoint.
 func (s *Server) AuthorizeURL() string { return s.base + s.path(epAuthorize) }
@@ -302,7 +298,7 @@ func (s *Server) DiscoveryURL() string { return s.base + s.path(epDiscovery) }
 // Flavor returns the emulated product.
 func (s *Server) Flavor() Flavor { return s.flavor }
 
-// EnvID returns the PingOne environment id (also set, unused, for PingFederate).
+// EnvID returns the PingOne environment id (also set, unused, for the other flavors).
 func (s *Server) EnvID() string { return s.envID }
 
 // SetFaults replaces the fault switches; requests already running may see

@@ -26,7 +26,7 @@ func TestStartValidation(t *testing.T) {
 		{name: "unspecified ip", opts: Options{Addr: "0.0.0.0:0"}, err: "not a loopback address"},
 		{name: "host name", opts: Options{Addr: "example.com:80"}, err: "not a loopback address"},
 		{name: "no port", opts: Options{Addr: "127.0.0.1"}, err: "Options.Addr"},
-		{name: "flavor", opts: Options{Flavor: "okta"}, err: "Options.Flavor"},
+		{name: "flavor", opts: Options{Flavor: "okta"}, err: `flavor "okta"`},
 		{name: "env id", opts: Options{EnvID: "a/b"}, err: "Options.EnvID"},
 		{name: "ttl", opts: Options{IDTokenTTL: -time.Second}, err: "Options.IDTokenTTL"},
 		{name: "client without id", opts: Options{Clients: []Client{{Secret: "x", RedirectURIs: []string{testRedirect}}}}, err: "empty ID"},
@@ -157,5 +157,30 @@ func TestSweep(t *testing.T) {
 	defer s.mu.Unlock()
 	if len(s.codes) != 1 || len(s.tokens) != 0 {
 		t.Errorf("%d codes and %d tokens kept, want 1 and 0", len(s.codes), len(s.tokens))
+	}
+}
+
+func TestEndpointsAtValidation(t *testing.T) {
+	if _, err := EndpointsAt("okta", "", "http://127.0.0.1:1"); err == nil || !strings.Contains(err.Error(), `flavor "okta"`) {
+		t.Errorf("EndpointsAt(okta) error %v", err)
+	}
+	if _, err := EndpointsAt(PingOne, "bad/env", "http://127.0.0.1:1"); err == nil || !strings.Contains(err.Error(), "EnvID") {
+		t.Errorf("EndpointsAt(bad env) error %v", err)
+	}
+	eps, err := EndpointsAt("", "", "http://127.0.0.1:1")
+	if err != nil || eps.Issuer != "http://127.0.0.1:1/"+DefaultEnvID+"/as" {
+		t.Errorf("EndpointsAt defaults = %+v, %v", eps, err)
+	}
+}
+
+func TestGroupDN(t *testing.T) {
+	for name, want := range map[string]string{
+		"ML Team":   "CN=ML Team,OU=Groups,DC=example,DC=com",
+		"R&D, Labs": `CN=R&D\, Labs,OU=Groups,DC=example,DC=com`,
+		"#hash":     `CN=\#hash,OU=Groups,DC=example,DC=com`,
+	} {
+		if got := GroupDN(name); got != want {
+			t.Errorf("GroupDN(%q) = %q, want %q", name, got, want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package pingemu
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 )
 
@@ -15,36 +16,93 @@ const (
 	epDiscovery
 )
 
-// path returns an endpoint's path for the server's flavor.
-func (s *Server) path(e endpoint) string {
-	if s.flavor == PingOne {
-		p := "/" + s.envID + "/as"
+// Endpoints are the URLs an emulator serves.
+type Endpoints struct {
+	Issuer, Authorize, Token, Userinfo, JWKS, Discovery string
+}
+
+// EndpointsAt returns the issuer and endpoint URLs an emulator of flavor
+// serves at base (e.g. "http://127.0.0.1:9031"), without starting one.
+// envID is the PingOne environment id ("" means DefaultEnvID); the other
+// flavors ignore it.
+func EndpointsAt(flavor Flavor, envID, base string) (Endpoints, error) {
+	if flavor == "" {
+		flavor = PingOne
+	}
+	if envID == "" {
+		envID = DefaultEnvID
+	}
+	if err := checkFlavor(flavor, envID); err != nil {
+		return Endpoints{}, err
+	}
+	p := func(e endpoint) string { return base + flavorPath(flavor, envID, e) }
+	return Endpoints{
+		Issuer:    base + issuerPath(flavor, envID),
+		Authorize: p(epAuthorize),
+		Token:     p(epToken),
+		Userinfo:  p(epUserinfo),
+		JWKS:      p(epJWKS),
+		Discovery: p(epDiscovery),
+	}, nil
+}
+
+// checkFlavor validates a flavor and a PingOne environment id.
+func checkFlavor(flavor Flavor, envID string) error {
+	switch flavor {
+	case PingOne, PingOneCustomDomain, PingFederate:
+	default:
+		return fmt.Errorf("pingemu: flavor %q: want %q, %q or %q", flavor, PingOne, PingOneCustomDomain, PingFederate)
+	}
+	if !envIDPattern.MatchString(envID) {
+		return fmt.Errorf("pingemu: Options.EnvID %q: want letters, digits, '-' or '_'", envID)
+	}
+	return nil
+}
+
+// issuerPath is the issuer's path under the base URL.
+func issuerPath(flavor Flavor, envID string) string {
+	switch flavor {
+	case PingOne:
+		return "/" + envID + "/as"
+	case PingOneCustomDomain:
+		return "/as"
+	}
+	return ""
+}
+
+// flavorPath returns an endpoint's path for a flavor.
+func flavorPath(flavor Flavor, envID string, e endpoint) string {
+	if flavor == PingFederate {
 		switch e {
 		case epAuthorize:
-			return p + "/authorize"
+			return "/as/authorization.oauth2"
 		case epToken:
-			return p + "/token"
+			return "/as/token.oauth2"
 		case epUserinfo:
-			return p + "/userinfo"
+			return "/idp/userinfo.openid"
 		case epJWKS:
-			return p + "/jwks"
+			return "/pf/JWKS"
 		default:
-			return p + "/.well-known/openid-configuration"
+			return "/.well-known/openid-configuration"
 		}
 	}
+	p := issuerPath(flavor, envID)
 	switch e {
 	case epAuthorize:
-		return "/as/authorization.oauth2"
+		return p + "/authorize"
 	case epToken:
-		return "/as/token.oauth2"
+		return p + "/token"
 	case epUserinfo:
-		return "/idp/userinfo.openid"
+		return p + "/userinfo"
 	case epJWKS:
-		return "/pf/JWKS"
+		return p + "/jwks"
 	default:
-		return "/.well-known/openid-configuration"
+		return p + "/.well-known/openid-configuration"
 	}
 }
+
+// path returns an endpoint's path for the server's flavor.
+func (s *Server) path(e endpoint) string { return flavorPath(s.flavor, s.envID, e) }
 
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()

@@ -84,6 +84,10 @@ func TestUserinfoClaims(t *testing.T) {
 		{name: "groups string", faults: Faults{GroupsShape: GroupsString}, want: map[string]any{"groups": "ML Team"}},
 		{name: "groups absent", faults: Faults{GroupsShape: GroupsAbsent}, want: map[string]any{"groups": nil}},
 		{name: "groups claim name", faults: Faults{GroupsClaim: "memberOf"}, want: map[string]any{"groups": nil, "memberOf": []any{"ML Team", "Admins"}}},
+		{name: "groups as DNs", faults: Faults{GroupsClaim: "memberOf", GroupsAsDN: true}, want: map[string]any{
+			"memberOf": []any{"CN=ML Team,OU=Groups,DC=example,DC=com", "CN=Admins,OU=Groups,DC=example,DC=com"}}},
+		{name: "one group as a DN string", faults: Faults{GroupsShape: GroupsString, GroupsAsDN: true}, want: map[string]any{
+			"groups": "CN=ML Team,OU=Groups,DC=example,DC=com"}},
 		{name: "other sub", faults: Faults{UserinfoOtherSub: true}, want: map[string]any{"sub": otherSubject}},
 		{name: "claims only in userinfo", faults: Faults{ClaimsOnlyInUserinfo: true}, want: map[string]any{"email": "alice@example.com", "groups": []any{"ML Team", "Admins"}}},
 		{name: "signed", faults: Faults{SignedUserinfo: true}, signed: true, want: map[string]any{

@@ -31,30 +31,88 @@ var reservedClaims = map[string]bool{
 	"at_hash": true, "c_hash": true, "env": true, "org": true, "p1.region": true,
 }
 
+// fileUser is a user as a users file writes it: User's fields, plus email,
+// email_verified and name as shorthands for the claims of those names.
+type fileUser struct {
+	Username      string         `json:"username" yaml:"username"`
+	Password      string         `json:"password" yaml:"password"`
+	Subject       string         `json:"sub" yaml:"sub"`
+	Email         *string        `json:"email" yaml:"email"`
+	EmailVerified *bool          `json:"email_verified" yaml:"email_verified"`
+	Name          *string        `json:"name" yaml:"name"`
+	Groups        []string       `json:"groups" yaml:"groups"`
+	Claims        map[string]any `json:"claims" yaml:"claims"`
+}
+
+// user moves the shorthands into the claims; a claim given both ways is an
+// error.
+func (f fileUser) user(i int) (User, error) {
+	u := User{Username: f.Username, Password: f.Password, Subject: f.Subject, Groups: f.Groups, Claims: f.Claims}
+	for _, c := range []struct {
+		name string
+		set  bool
+		v    any
+	}{
+		{"email", f.Email != nil, deref(f.Email)},
+		{"email_verified", f.EmailVerified != nil, deref(f.EmailVerified)},
+		{"name", f.Name != nil, deref(f.Name)},
+	} {
+		if !c.set {
+			continue
+		}
+		if _, dup := u.Claims[c.name]; dup {
+			return u, fmt.Errorf("user %d (%q): %s is given both as a field and in claims; keep one", i+1, f.Username, c.name)
+		}
+		if u.Claims == nil {
+			u.Claims = map[string]any{}
+		}
+		u.Claims[c.name] = c.v
+	}
+	return u, nil
+}
+
+func deref[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
 // usersFile is the optional wrapped form of a users file: {"users": [...]}.
 type usersFile struct {
-	Users []User `json:"users" yaml:"users"`
+	Users []fileUser `json:"users" yaml:"users"`
 }
 
 // LoadUsers reads users from a .json, .yaml or .yml file holding either a list
-// of users or an object with a "users" list. Unknown fields are errors. It
-// does not fill in defaults (Start does).
+// of users or an object with a "users" list. A user has username, password,
+// and optionally sub, email, email_verified, name, groups (a list of names)
+// and claims (any other claims; email, email_verified and name may be given
+// here instead). Unknown fields are errors. It does not fill in defaults
+// (Start does).
 func LoadUsers(path string) ([]User, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("pingemu: read users: %w", err)
 	}
-	var users []User
+	var entries []fileUser
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
 	case ".json":
-		users, err = decodeUsersJSON(data)
+		entries, err = decodeUsersJSON(data)
 	case ".yaml", ".yml":
-		users, err = decodeUsersYAML(data)
+		entries, err = decodeUsersYAML(data)
 	default:
 		return nil, fmt.Errorf("pingemu: users file %s: extension %q: want .json, .yaml or .yml", path, ext)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("pingemu: users file %s: %w", path, err)
+	}
+	var users []User
+	for i, e := range entries {
+		u, err := e.user(i)
+		if err != nil {
+			return nil, fmt.Errorf("pingemu: users file %s: %w", path, err)
+		}
+		users = append(users, u)
 	}
 	if err := validateUsers(users); err != nil {
 		return nil, fmt.Errorf("pingemu: users file %s: %w", path, err)
@@ -62,9 +120,9 @@ func LoadUsers(path string) ([]User, error) {
 	return users, nil
 }
 
-func decodeUsersJSON(data []byte) ([]User, error) {
+func decodeUsersJSON(data []byte) ([]fileUser, error) {
 	trimmed := bytes.TrimSpace(data)
-	var users []User
+	var users []fileUser
 	var target any = &users
 	var wrapped usersFile
 	if len(trimmed) > 0 && trimmed[0] == '{' {
@@ -84,12 +142,12 @@ func decodeUsersJSON(data []byte) ([]User, error) {
 	return users, nil
 }
 
-func decodeUsersYAML(data []byte) ([]User, error) {
+func decodeUsersYAML(data []byte) ([]fileUser, error) {
 	var node yaml.Node
 	if err := yaml.Unmarshal(data, &node); err != nil {
 		return nil, err
 	}
-	var users []User
+	var users []fileUser
 	var target any = &users
 	var wrapped usersFile
 	if len(node.Content) > 0 && node.Content[0].Kind == yaml.MappingNode {

@@ -64,6 +64,8 @@ func TestLoadUsersFormats(t *testing.T) {
 		{name: "groups in claims", file: "u.json", content: `[{"username": "a", "password": "p", "claims": {"groups": ["x"]}}]`, err: "groups list"},
 		{name: "shared sub", file: "u.json", content: `[{"username": "a", "password": "p", "sub": "s"}, {"username": "b", "password": "p", "sub": "s"}]`, err: `share the sub "s"`},
 		{name: "bad extension", file: "u.toml", content: ``, err: `extension ".toml"`},
+		{name: "email twice", file: "u.yaml", content: "- {username: a, password: p, email: a@x.com, claims: {email: b@x.com}}\n", err: "email is given both as a field and in claims"},
+		{name: "email_verified not a boolean", file: "u.yaml", content: "- {username: a, password: p, email_verified: maybe}\n", err: "u.yaml"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,6 +90,32 @@ func TestLoadUsersFormats(t *testing.T) {
 	}
 	if _, err := LoadUsers(filepath.Join(t.TempDir(), "missing.json")); err == nil || !strings.Contains(err.Error(), "missing.json") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// The email, email_verified and name fields are shorthands for the claims.
+func TestLoadUsersShorthands(t *testing.T) {
+	want := []User{{
+		Username: "dana", Password: "dana-pw", Groups: []string{"ML Team"},
+		Claims: map[string]any{"email": "dana@example.com", "email_verified": false, "name": "Dana", "department": "Ops"},
+	}}
+	for file, content := range map[string]string{
+		"u.yaml": "users:\n  - username: dana\n    password: dana-pw\n    email: dana@example.com\n    email_verified: false\n" +
+			"    name: Dana\n    groups: [ML Team]\n    claims: {department: Ops}\n",
+		"u.json": `[{"username": "dana", "password": "dana-pw", "email": "dana@example.com", "email_verified": false,
+			"name": "Dana", "groups": ["ML Team"], "claims": {"department": "Ops"}}]`,
+	} {
+		path := filepath.Join(t.TempDir(), file)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, err := LoadUsers(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: LoadUsers =\n%#v\nwant\n%#v", file, got, want)
+		}
 	}
 }
 
