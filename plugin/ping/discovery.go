@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -255,7 +254,10 @@ func trustDiscovery(doc *discoveryDoc, authorizeURL, tokenURL string) error {
 func (rp *RelyingParty) fetchDiscovery(ctx context.Context, u string) (*discoveryDoc, error) {
 	ctx, cancel := rp.withTimeout(ctx)
 	defer cancel()
-	body, status, _, err := rp.get(ctx, u, "")
+	body, status, _, err := rp.get(ctx, epDiscovery, u, "")
+	if re := redirectError(err); re != nil {
+		return nil, &DiscoveryError{URL: u, Reason: re.Message, Err: re.Err}
+	}
 	if err != nil {
 		return nil, &DiscoveryError{URL: u, Transient: true, Reason: "cannot be fetched", Err: err}
 	}
@@ -270,27 +272,4 @@ func (rp *RelyingParty) fetchDiscovery(ctx context.Context, u string) (*discover
 		return nil, &DiscoveryError{URL: u, Reason: "the document is not valid JSON", Err: err}
 	}
 	return &doc, nil
-}
-
-// get performs a GET with an optional bearer token and returns the body
-// (at most maxBody bytes), status and content type.
-func (rp *RelyingParty) get(ctx context.Context, u, bearer string) ([]byte, int, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, 0, "", err
-	}
-	req.Header.Set("Accept", "application/json, application/jwt;q=0.9")
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := rp.hc.Do(req)
-	if err != nil {
-		return nil, 0, "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return nil, resp.StatusCode, "", err
-	}
-	return body, resp.StatusCode, resp.Header.Get("Content-Type"), nil
 }

@@ -22,7 +22,7 @@ func (rp *RelyingParty) exchange(ctx context.Context, p *provider, st loginState
 	start := time.Now()
 	ctx, cancel := rp.withTimeout(ctx)
 	defer cancel()
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, rp.hc)
+	ctx = context.WithValue(toEndpoint(ctx, epToken), oauth2.HTTPClient, rp.hc)
 	var opts []oauth2.AuthCodeOption
 	if st.Verifier != "" {
 		opts = append(opts, oauth2.VerifierOption(st.Verifier))
@@ -46,6 +46,9 @@ func (rp *RelyingParty) exchange(ctx context.Context, p *provider, st loginState
 // exchangeError classifies a failed exchange: timeouts, network failures
 // and 5xx are KindUnavailable; a refusal is KindVerification.
 func (rp *RelyingParty) exchangeError(ctx context.Context, p *provider, err error) error {
+	if re := redirectError(err); re != nil {
+		return re
+	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		status := 0

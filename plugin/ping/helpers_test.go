@@ -57,8 +57,10 @@ type envOpts struct {
 	emuNow     func() time.Time
 	rpNow      func() time.Time
 	exchangeTO time.Duration
-	logOutput  io.Writer
-	mutate     func(cfg *config.Config, emu *pingemu.Server)
+	// defaultClient leaves Options.HTTPClient nil; rec then sees nothing.
+	defaultClient bool
+	logOutput     io.Writer
+	mutate        func(cfg *config.Config, emu *pingemu.Server)
 }
 
 // testEnv is a running emulator and a relying party configured for it.
@@ -100,9 +102,13 @@ func newTestEnv(t testing.TB, o envOpts) *testEnv {
 	if o.logOutput != nil {
 		logger = hclog.New(&hclog.LoggerOptions{Name: "test", Level: hclog.Trace, Output: o.logOutput})
 	}
+	hc := &http.Client{Transport: rec, Timeout: 30 * time.Second}
+	if o.defaultClient {
+		hc = nil
+	}
 	rp, err := New(context.Background(), Options{
 		Config:          &cfg,
-		HTTPClient:      &http.Client{Transport: rec, Timeout: 30 * time.Second},
+		HTTPClient:      hc,
 		Logger:          logger,
 		Now:             o.rpNow,
 		ExchangeTimeout: o.exchangeTO,

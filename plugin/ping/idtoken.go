@@ -147,7 +147,7 @@ func (rp *RelyingParty) idTokenError(p *provider, hdr tokenHeader, ks *capturing
 	case hdr.Alg == "none" || errors.Is(kerr, errAlgNone):
 		return verificationError("the ID token is not signed", errAlgNone)
 	case errors.Is(kerr, errKeysUnavailable):
-		return newError(plugin.KindUnavailable, "the identity provider's signing keys could not be fetched; try again later", kerr)
+		return keysError(kerr)
 	case kerr != nil:
 		return verificationError("the ID token signature is invalid", kerr)
 	case payload == nil:

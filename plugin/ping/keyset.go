@@ -16,6 +16,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/time/rate"
+
+	"github.com/pingauthz/pingauthz/plugin"
 )
 
 const (
@@ -135,7 +137,7 @@ func (k *keySet) reload(ctx context.Context, why string) error {
 	start := time.Now()
 	ctx, cancel := k.rp.withTimeout(ctx)
 	defer cancel()
-	body, status, _, err := k.rp.get(ctx, k.url, "")
+	body, status, _, err := k.rp.get(ctx, epJWKS, k.url, "")
 	if err == nil && status != http.StatusOK {
 		err = fmt.Errorf("status %d", status)
 	}
@@ -145,7 +147,7 @@ func (k *keySet) reload(ctx context.Context, why string) error {
 	}
 	if err != nil {
 		k.rp.log.Warn("ping: JWKS fetch failed", "url", k.url, "error", err)
-		return fmt.Errorf("%w: %s: %v", errKeysUnavailable, k.url, err)
+		return fmt.Errorf("%w: %s: %w", errKeysUnavailable, k.url, err)
 	}
 	k.keys, k.fetched = keys, k.rp.now()
 	kids := make([]string, len(keys))
@@ -154,6 +156,14 @@ func (k *keySet) reload(ctx context.Context, why string) error {
 	}
 	k.rp.step("jwks", start, "reason", why, "url", k.url, "kids", kids)
 	return nil
+}
+
+// keysError is the login error for a JWKS that could not be fetched.
+func keysError(err error) *Error {
+	if re := redirectError(err); re != nil {
+		return re
+	}
+	return newError(plugin.KindUnavailable, "the identity provider's signing keys (JWKS endpoint) could not be fetched; try again later", err)
 }
 
 // parseJWKS reads a JWK Set, skipping keys go-jose cannot read and

@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -43,7 +42,8 @@ const (
 type Options struct {
 	Config *config.Config
 	// HTTPClient is used for every call to the provider; nil means a
-	// client with connect, header and overall timeouts.
+	// client with connect, header and overall timeouts. The relying party
+	// uses a copy that follows no redirect.
 	HTTPClient *http.Client
 	// Logger gets internal detail of failures and, with Config.Debug, every
 	// login step. Nil discards.
@@ -84,14 +84,11 @@ func New(ctx context.Context, opts Options) (*RelyingParty, error) {
 	}
 	rp := &RelyingParty{
 		cfg:             cfg,
-		hc:              opts.HTTPClient,
+		hc:              httpClient(opts.HTTPClient),
 		log:             opts.Logger,
 		now:             opts.Now,
 		exchangeTimeout: opts.ExchangeTimeout,
 		derivedIssuer:   derived,
-	}
-	if rp.hc == nil {
-		rp.hc = defaultHTTPClient()
 	}
 	if rp.log == nil {
 		rp.log = hclog.NewNullLogger()
@@ -200,14 +197,6 @@ func checkURL(key, val string, required bool) error {
 		return &ConfigError{EnvName(key), fmt.Sprintf("is %q; plain http is allowed for loopback hosts only", val)}
 	}
 	return nil
-}
-
-func defaultHTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	t.TLSHandshakeTimeout = 5 * time.Second
-	t.ResponseHeaderTimeout = 15 * time.Second
-	return &http.Client{Transport: t, Timeout: 30 * time.Second}
 }
 
 // withTimeout bounds one call to the provider by ExchangeTimeout.

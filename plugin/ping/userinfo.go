@@ -27,7 +27,10 @@ func (rp *RelyingParty) userinfo(ctx context.Context, p *provider, accessToken, 
 	start := time.Now()
 	ctx, cancel := rp.withTimeout(ctx)
 	defer cancel()
-	body, status, ctype, err := rp.get(ctx, p.meta.UserinfoURL, accessToken)
+	body, status, ctype, err := rp.get(ctx, epUserinfo, p.meta.UserinfoURL, accessToken)
+	if re := redirectError(err); re != nil {
+		return nil, re
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, newError(plugin.KindUnavailable, "the identity provider's userinfo endpoint did not answer in time; try again later", err)
@@ -69,7 +72,7 @@ func (rp *RelyingParty) verifySignedUserinfo(ctx context.Context, p *provider, r
 	payload, err := p.keys.VerifySignature(ctx, raw)
 	if err != nil {
 		if errors.Is(err, errKeysUnavailable) {
-			return nil, newError(plugin.KindUnavailable, "the identity provider's signing keys could not be fetched; try again later", err)
+			return nil, keysError(err)
 		}
 		return nil, verificationError("the signed userinfo response is invalid", err)
 	}
