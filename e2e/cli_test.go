@@ -298,12 +298,12 @@ func TestServePublicURL(t *testing.T) {
 	}
 	var state *http.Cookie
 	for _, c := range resp.Cookies() {
-		if c.Value != "" && c.Path == host.CallbackPath {
+		if c.Value != "" && c.Path == "/" && strings.HasPrefix(c.Name, "__Host-") {
 			state = c
 		}
 	}
 	if state == nil || !state.Secure || !state.HttpOnly || state.SameSite != http.SameSiteLaxMode {
-		t.Errorf("login state cookie %+v, want Secure, HttpOnly, SameSite=Lax", state)
+		t.Errorf("login state cookie %+v, want a __Host- cookie for /, Secure, HttpOnly, SameSite=Lax", state)
 	}
 	if code := p.stop(t, syscall.SIGTERM, time.Minute); code != 0 {
 		t.Errorf("exit %d after SIGTERM, want 0", code)

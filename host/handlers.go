@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/pingauthz/pingauthz/internal/config"
 	"github.com/pingauthz/pingauthz/plugin"
 )
 
@@ -44,8 +45,13 @@ type HandlerConfig struct {
 	Directory Directory
 	// PublicURL is the server's external origin, e.g. http://127.0.0.1:8080,
 	// with no path. The callback URL is PublicURL + CallbackPath. Cookies
-	// are Secure when it is https.
+	// are Secure when it is https. Plain http is refused for a host that is
+	// not loopback unless InsecureHTTP is set.
 	PublicURL string
+	// InsecureHTTP allows an http PublicURL on a host that is not
+	// loopback. The session and login-state cookies then cannot be Secure:
+	// anyone on the network path can read and replay them.
+	InsecureHTTP bool
 	// Logger receives failures in detail; nil means no logging.
 	Logger hclog.Logger
 	// SessionTTL is the session lifetime; zero means DefaultSessionTTL.
@@ -84,8 +90,10 @@ type handler struct {
 	redirectURI   string
 	secure        bool
 	sessionCookie string
-	limiter       *limiter
-	mux           *http.ServeMux
+	// stateCookie and statePath name the login-state cookie and its path.
+	stateCookie, statePath string
+	limiter                *limiter
+	mux                    *http.ServeMux
 }
 
 // NewHandler returns the HTTP handler for GET /, GET /login/ping,
@@ -108,6 +116,11 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("host: HandlerConfig.PublicURL %q: %w", cfg.PublicURL, err)
 	}
+	plainRemote := u.Scheme == "http" && !config.IsLoopback(u.Hostname())
+	if plainRemote && !cfg.InsecureHTTP {
+		return nil, fmt.Errorf("host: HandlerConfig.PublicURL %q is plain http on a host that is not loopback; "+
+			"use https, or set InsecureHTTP to accept cookies sent in clear", cfg.PublicURL)
+	}
 	if cfg.SessionTTL < 0 {
 		return nil, fmt.Errorf("host: HandlerConfig.SessionTTL %s is negative", cfg.SessionTTL)
 	}
@@ -123,9 +136,15 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 		origin:        u.Scheme + "://" + u.Host,
 		secure:        u.Scheme == "https",
 		sessionCookie: sessionCookieName,
+		stateCookie:   stateCookieName,
+		statePath:     CallbackPath,
 	}
 	if h.log == nil {
 		h.log = hclog.NewNullLogger()
+	}
+	if plainRemote {
+		h.log.Warn("serving over plain http on a host that is not loopback: the session cookie cannot be Secure, "+
+			"so anyone on the network path can read and reuse it; use an https public URL", "public_url", h.origin)
 	}
 	if cfg.RateLimit != nil {
 		rl := *cfg.RateLimit
@@ -137,8 +156,11 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	}
 	h.redirectURI = h.origin + CallbackPath
 	if h.secure {
-		// The __Host- prefix pins the cookie to this exact origin.
+		// The __Host- prefix pins a cookie to this exact origin, so a
+		// sibling subdomain cannot plant one (login CSRF); it requires
+		// Path=/.
 		h.sessionCookie = "__Host-" + sessionCookieName
+		h.stateCookie, h.statePath = "__Host-"+stateCookieName, "/"
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", h.home)
@@ -171,9 +193,9 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name:     stateCookieName,
+		Name:     h.stateCookie,
 		Value:    resp.SealedState,
-		Path:     CallbackPath,
+		Path:     h.statePath,
 		MaxAge:   stateCookieMaxAge,
 		HttpOnly: true,
 		Secure:   h.secure,
@@ -193,10 +215,10 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	c, err := r.Cookie(stateCookieName)
+	c, err := r.Cookie(h.stateCookie)
 	// The state is single-use: clear it whatever happens next.
 	http.SetCookie(w, &http.Cookie{
-		Name: stateCookieName, Path: CallbackPath, MaxAge: -1,
+		Name: h.stateCookie, Path: h.statePath, MaxAge: -1,
 		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode,
 	})
 	if err != nil || c.Value == "" {

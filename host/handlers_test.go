@@ -107,7 +107,15 @@ func (e *testEnv) begin(returnTo string) (*http.Cookie, string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return cookieNamed(resp, stateCookieName), loc.Query().Get("state")
+	return cookieNamed(resp, e.stateCookie()), loc.Query().Get("state")
+}
+
+// stateCookie is the name of the login-state cookie for the env's scheme.
+func (e *testEnv) stateCookie() string {
+	if strings.HasPrefix(e.public, "https:") {
+		return "__Host-" + stateCookieName
+	}
+	return stateCookieName
 }
 
 // signIn runs a whole login and returns the callback's response.
@@ -148,6 +156,8 @@ func TestNewHandlerRejectsBadConfig(t *testing.T) {
 		{"path", func(c *HandlerConfig) { c.PublicURL = "http://h/app" }, "PublicURL"},
 		{"ftp", func(c *HandlerConfig) { c.PublicURL = "ftp://h" }, "PublicURL"},
 		{"negative ttl", func(c *HandlerConfig) { c.SessionTTL = -time.Second }, "SessionTTL"},
+		{"plain http off loopback", func(c *HandlerConfig) { c.PublicURL = "http://ml.example.com" }, "InsecureHTTP"},
+		{"plain http on a LAN address", func(c *HandlerConfig) { c.PublicURL = "http://10.0.0.5:8080" }, "InsecureHTTP"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,18 +169,40 @@ func TestNewHandlerRejectsBadConfig(t *testing.T) {
 			}
 		})
 	}
-	if _, err := NewHandler(ok); err != nil {
-		t.Fatalf("valid config: %v", err)
+	for _, public := range []string{"http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080", "https://ml.example.com"} {
+		c := ok
+		c.PublicURL = public
+		if _, err := NewHandler(c); err != nil {
+			t.Errorf("PublicURL %s: %v", public, err)
+		}
+	}
+}
+
+// TestInsecureHTTP serves a plain http origin that is not loopback: it
+// needs InsecureHTTP, the log says the session cookie is not Secure, and
+// indeed it is not.
+func TestInsecureHTTP(t *testing.T) {
+	logger, logs := testutil.Logger(t, "host")
+	e := newTestEnvWith(t, "http://ml.example.com", func(c *HandlerConfig) {
+		c.InsecureHTTP = true
+		c.Logger = logger
+	})
+	if !strings.Contains(logs.String(), "the session cookie cannot be Secure") {
+		t.Errorf("no warning in the log:\n%s", logs.String())
+	}
+	sc := cookieNamed(e.signIn("/"), sessionCookieName)
+	if sc == nil || sc.Secure {
+		t.Fatalf("session cookie %+v, want one without Secure", sc)
 	}
 }
 
 func TestLoginRedirectAndStateCookie(t *testing.T) {
 	for _, tt := range []struct {
-		public string
-		secure bool
+		public, name, path string
+		secure             bool
 	}{
-		{"http://127.0.0.1:8080", false},
-		{"https://ml.example.com", true},
+		{"http://127.0.0.1:8080", stateCookieName, "/callback_ping", false},
+		{"https://ml.example.com", "__Host-" + stateCookieName, "/", true},
 	} {
 		t.Run(tt.public, func(t *testing.T) {
 			e := newTestEnv(t, tt.public)
@@ -184,15 +216,54 @@ func TestLoginRedirectAndStateCookie(t *testing.T) {
 			if got := e.auth.begins[0]; got.RedirectURI != tt.public+"/callback_ping" || got.ReturnTo != "/projects?x=1" {
 				t.Fatalf("Begin got %+v", got)
 			}
-			c := cookieNamed(resp, stateCookieName)
-			if c == nil {
-				t.Fatal("no state cookie")
+			c := cookieNamed(resp, tt.name)
+			if c == nil || len(resp.Cookies()) != 1 {
+				t.Fatalf("cookies %v, want one named %s", resp.Cookies(), tt.name)
 			}
-			if c.Path != "/callback_ping" || c.MaxAge != 600 || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure != tt.secure {
+			if c.Path != tt.path || c.MaxAge != 600 || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure != tt.secure {
 				t.Fatalf("state cookie %+v (raw %q)", c, resp.Header.Get("Set-Cookie"))
 			}
 			if c.Value != "sealed-st1" {
 				t.Fatalf("state cookie value %q", c.Value)
+			}
+		})
+	}
+}
+
+// TestCallbackStateCookieNames completes a login under each scheme: the
+// callback reads the scheme's cookie, clears it with the same name and
+// path, and over https refuses a cookie without the __Host- prefix (one a
+// sibling subdomain could have planted).
+func TestCallbackStateCookieNames(t *testing.T) {
+	for _, tt := range []struct {
+		public, name, path, planted string
+		secure                      bool
+	}{
+		{"http://127.0.0.1:8080", stateCookieName, "/callback_ping", "__Host-" + stateCookieName, false},
+		{"https://ml.example.com", "__Host-" + stateCookieName, "/", stateCookieName, true},
+	} {
+		t.Run(tt.public, func(t *testing.T) {
+			e := newTestEnv(t, tt.public)
+			c, state := e.begin("/x")
+			if c == nil || c.Name != tt.name {
+				t.Fatalf("state cookie %+v, want %s", c, tt.name)
+			}
+			resp := e.do("GET", CallbackPath+"?code=abc&state="+state, nil, c)
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("callback with %s: status %d, want 303", tt.name, resp.StatusCode)
+			}
+			cleared := cookieNamed(resp, tt.name)
+			if cleared == nil || cleared.MaxAge >= 0 || cleared.Path != tt.path || cleared.Secure != tt.secure {
+				t.Fatalf("state cookie not cleared with its name and path: %+v", cleared)
+			}
+
+			c, state = e.begin("/x")
+			planted := &http.Cookie{Name: tt.planted, Value: c.Value}
+			if resp := e.do("GET", CallbackPath+"?code=abc&state="+state, nil, planted); resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("callback with only a %s cookie: status %d, want 400", tt.planted, resp.StatusCode)
+			}
+			if len(e.auth.completes) != 1 {
+				t.Fatalf("Complete called %d times, want 1", len(e.auth.completes))
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,7 +66,10 @@ func (e *UnavailableError) Unwrap() []error { return []error{ErrUnavailable, e.E
 
 // Config configures Start.
 type Config struct {
-	// PluginPath is the plugin binary.
+	// PluginPath is the plugin binary. Start resolves it once to an
+	// absolute path with symlinks resolved, and every launch checks and
+	// runs that file; a bare name is a file in the working directory,
+	// never one found on PATH.
 	PluginPath string
 	// Checksum, when set, is the SHA-256 the binary must have; it is checked
 	// before every launch.
@@ -137,6 +141,11 @@ func Start(ctx context.Context, cfg Config) (*Plugin, error) {
 	if cfg.PluginPath == "" {
 		return nil, errors.New("host: Config.PluginPath is empty")
 	}
+	path, err := resolvePath(cfg.PluginPath)
+	if err != nil {
+		return nil, err
+	}
+	cfg.PluginPath = path
 	if n := len(cfg.Checksum); n != 0 && n != sha256.Size {
 		return nil, fmt.Errorf("host: Config.Checksum is %d bytes; a SHA-256 has %d", n, sha256.Size)
 	}
@@ -177,6 +186,19 @@ func Start(ctx context.Context, cfg Config) (*Plugin, error) {
 	}
 	p.inst = inst
 	return p, nil
+}
+
+// resolvePath makes path absolute and resolves its symlinks.
+func resolvePath(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("host: plugin %s: %w", path, err)
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return "", fmt.Errorf("host: plugin %s: %w", abs, err)
+	}
+	return real, nil
 }
 
 // launch starts a plugin process, connects to it and pushes the directory

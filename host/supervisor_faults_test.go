@@ -272,3 +272,56 @@ func copyPlugin(t *testing.T) (string, []byte) {
 	}
 	return bin, b
 }
+
+// TestStartNeverSearchesPath puts the plugin on PATH only: a bare name is
+// a file in the working directory, so Start does not find it.
+func TestStartNeverSearchesPath(t *testing.T) {
+	bin, _ := copyPlugin(t)
+	t.Setenv("PATH", filepath.Dir(bin))
+	t.Chdir(t.TempDir())
+	logger, _ := testLogger(t)
+	_, err := startOrClose(t, Config{PluginPath: filepath.Base(bin), Env: emulatorEnv(t), SkipHostEnv: true, Logger: logger})
+	if err == nil {
+		t.Fatal("Start found the plugin through PATH")
+	}
+	if !strings.Contains(err.Error(), "no such file") {
+		t.Fatalf("error %v, want one saying ./%s does not exist", err, filepath.Base(bin))
+	}
+}
+
+// TestStartResolvesThePathOnce starts the plugin through a symlink, then
+// points the symlink at another file: a restart runs the file resolved at
+// Start.
+func TestStartResolvesThePathOnce(t *testing.T) {
+	bin, _ := copyPlugin(t)
+	dir := t.TempDir()
+	link := filepath.Join(dir, "current")
+	if err := os.Symlink(bin, link); err != nil {
+		t.Fatal(err)
+	}
+	logger, _ := testLogger(t)
+	src := &dirSource{dir: whitelisting("acme.com")}
+	p, err := Start(context.Background(), Config{PluginPath: link, Env: emulatorEnv(t), SkipHostEnv: true,
+		Logger: logger, Directory: src.read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	broken := filepath.Join(dir, "broken")
+	if err := os.WriteFile(broken, []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(broken, link); err != nil {
+		t.Fatal(err)
+	}
+	p.kill(t)
+	if d := decide(t, p); !d.Allow {
+		t.Fatalf("decision %+v after the restart", d)
+	}
+	if p.Restarts() != 1 {
+		t.Fatalf("restarts %d, want 1", p.Restarts())
+	}
+}

@@ -37,6 +37,8 @@ type serveFlags struct {
 	pluginPath, pluginSHA  string
 	logLevel               string
 	directoryPoll, session time.Duration
+	sessionIdle            time.Duration
+	insecureHTTP           bool
 	rateLimit              *host.RateLimit
 	trustedProxies         []netip.Prefix
 }
@@ -52,10 +54,12 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "`address` to listen on")
 	fs.StringVar(&f.publicURL, "public-url", "", "external origin of the server, e.g. https://clearml.example.com (default: http://<listen address>)")
 	fs.StringVar(&f.db, "db", "", "SQLite database `file` (created when absent; required)")
-	fs.StringVar(&f.pluginPath, "plugin", "", "plugin binary `path` (default: "+server.PluginName+" next to this executable, else on PATH)")
+	fs.StringVar(&f.pluginPath, "plugin", "", "plugin binary `path`, resolved once to an absolute path with symlinks resolved; a bare name is a file in the working directory, never looked up on PATH (default: "+server.PluginName+" next to this executable)")
 	fs.StringVar(&f.pluginSHA, "plugin-sha256", "", "expected SHA-256 of the plugin binary, in `hex`; checked before every launch")
 	fs.DurationVar(&f.directoryPoll, "directory-poll", server.DefaultDirectoryPoll, "how often to look for directory changes made by another process, e.g. the admin command (0 turns it off)")
 	fs.DurationVar(&f.session, "session-ttl", host.DefaultSessionTTL, "session lifetime")
+	fs.DurationVar(&f.sessionIdle, "session-idle", 0, "end a session unused for this `duration`, e.g. 30m (0: sessions end only at --session-ttl)")
+	fs.BoolVar(&f.insecureHTTP, "insecure-http", false, "allow an http public URL on a host that is not loopback; the session cookie then cannot be Secure")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: trace, debug, info, warn or error (debug when the Ping debug variable is true)")
 	rateLimit := fs.String("rate-limit", "off", "per-client limit on /login/ping and /callback_ping: `N/s|N/min|N/h[,burst=B]` (burst defaults to N; a sign-in takes two requests), or off")
 	trusted := fs.String("trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For names the client for --rate-limit")
@@ -75,6 +79,8 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 		return nil, usageErr("serve: --directory-poll %s is negative", f.directoryPoll)
 	case f.session <= 0:
 		return nil, usageErr("serve: --session-ttl %s must be positive", f.session)
+	case f.sessionIdle < 0:
+		return nil, usageErr("serve: --session-idle %s is negative", f.sessionIdle)
 	case hclog.LevelFromString(f.logLevel) == hclog.NoLevel:
 		return nil, usageErr("serve: --log-level %q: want trace, debug, info, warn or error", f.logLevel)
 	}
@@ -87,13 +93,21 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	if _, _, err := net.SplitHostPort(f.listen); err != nil {
 		return nil, usageErr("serve: --listen %q: %v", f.listen, err)
 	}
+	listenHost, _, _ := net.SplitHostPort(f.listen)
+	publicHost, scheme := listenHost, "http"
 	if f.publicURL != "" {
-		if _, err := host.ParsePublicURL(f.publicURL); err != nil {
+		u, err := host.ParsePublicURL(f.publicURL)
+		if err != nil {
 			return nil, usageErr("serve: --public-url %q: %v", f.publicURL, err)
 		}
 		f.publicURL = strings.TrimSuffix(f.publicURL, "/")
-	} else if host, _, _ := net.SplitHostPort(f.listen); host == "" || net.ParseIP(host).IsUnspecified() {
+		publicHost, scheme = u.Hostname(), u.Scheme
+	} else if listenHost == "" || net.ParseIP(listenHost).IsUnspecified() {
 		return nil, usageErr("serve: --public-url is required when --listen %q does not name one host", f.listen)
+	}
+	if scheme == "http" && !config.IsLoopback(publicHost) && !f.insecureHTTP {
+		return nil, usageErr("serve: plain http on %q, a host that is not loopback, would send the session cookie in clear; "+
+			"give an https --public-url (e.g. behind a TLS proxy), or pass --insecure-http", publicHost)
 	}
 	return f, nil
 }
@@ -115,12 +129,8 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return configErr(err)
 	}
-	pluginPath := f.pluginPath
-	if pluginPath == "" {
-		if pluginPath, err = server.LocatePlugin(); err != nil {
-			return err
-		}
-	} else if err := server.CheckPluginPath(pluginPath); err != nil {
+	pluginPath, err := server.ResolvePlugin(f.pluginPath)
+	if err != nil {
 		return err
 	}
 	if f.rateLimit != nil {
@@ -133,6 +143,11 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		if checksum, err = server.ParseChecksum(f.pluginSHA); err != nil {
 			return usageErr("serve: --plugin-sha256: %v", err)
 		}
+	} else if sum, err := server.FileChecksum(pluginPath); err == nil {
+		fmt.Fprintf(stderr, "pingauthz: warning: no --plugin-sha256, so the plugin %s is started without a check "+
+			"that it is the binary you installed; its SHA-256 is now %s\n", pluginPath, sum)
+	} else {
+		return err
 	}
 	level := hclog.LevelFromString(f.logLevel)
 	if cfg.Debug && level > hclog.Debug {
@@ -165,6 +180,8 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		Logger:         logger,
 		DirectoryPoll:  poll,
 		SessionTTL:     f.session,
+		SessionIdle:    f.sessionIdle,
+		InsecureHTTP:   f.insecureHTTP,
 		RateLimit:      f.rateLimit,
 	})
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/pingauthz/pingauthz/internal/config"
+	"github.com/pingauthz/pingauthz/internal/server"
 )
 
 // readEnvFile reads a testdata/env fixture: NAME=value lines, # comments.
@@ -56,6 +58,9 @@ func TestServeUsage(t *testing.T) {
 		{[]string{"--db", db, "--log-level", "loud"}, "--log-level"},
 		{[]string{"--db", db, "--bogus"}, "flag provided but not defined"},
 		{[]string{"--db", db, "--rate-limit", "fast"}, `--rate-limit "fast"`},
+		{[]string{"--db", db, "--public-url", "http://ml.example.com"}, "--insecure-http"},
+		{[]string{"--db", db, "--listen", "10.0.0.5:8080"}, "--insecure-http"},
+		{[]string{"--db", db, "--session-idle", "-1m"}, "--session-idle"},
 		{[]string{"--db", db, "--rate-limit", "60/min", "--trusted-proxies", "lb"}, `--trusted-proxies "lb"`},
 	} {
 		name := strings.ReplaceAll(strings.Join(tc.args, " "), db, "DB")
@@ -72,6 +77,26 @@ func TestServeUsage(t *testing.T) {
 	code, _, stderr := cli(t, baseEnv, "", "serve", "-h")
 	if code != 0 || !strings.Contains(stderr, "-plugin-sha256") || !strings.Contains(stderr, "/callback_ping") {
 		t.Errorf("serve -h: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestServePublicURLSchemes(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		ok   bool
+	}{
+		{[]string{"--public-url", "https://ml.example.com"}, true},
+		{[]string{"--public-url", "http://localhost:8080"}, true},
+		{[]string{"--listen", "[::1]:8080"}, true},
+		{[]string{"--public-url", "http://ml.example.com", "--insecure-http"}, true},
+		{[]string{"--listen", "10.0.0.5:8080", "--insecure-http"}, true},
+		{[]string{"--public-url", "http://ml.example.com"}, false},
+		{[]string{"--listen", "0.0.0.0:8080", "--public-url", "http://10.0.0.5:8080"}, false},
+	} {
+		_, err := parseServeFlags(append([]string{"--db", "x.db"}, tc.args...), io.Discard)
+		if (err == nil) != tc.ok {
+			t.Errorf("%q: error %v, want ok=%v", tc.args, err, tc.ok)
+		}
 	}
 }
 
@@ -182,5 +207,30 @@ func TestServeBadChecksum(t *testing.T) {
 	}
 	if _, err := os.Stat(db); !os.IsNotExist(err) {
 		t.Errorf("the database was created: %v", err)
+	}
+}
+
+// TestServeWarnsWithoutChecksum runs serve with a plugin that fails at once:
+// without --plugin-sha256 it warns, naming the resolved file and its
+// SHA-256; with it, it does not.
+func TestServeWarnsWithoutChecksum(t *testing.T) {
+	dir := t.TempDir()
+	plugin := filepath.Join(dir, "pingauthz-plugin")
+	if err := os.WriteFile(plugin, []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := server.FileChecksum(plugin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	args := []string{"serve", "--listen", "127.0.0.1:0", "--db", filepath.Join(dir, "x.db"), "--plugin", "pingauthz-plugin"}
+	_, _, stderr := cli(t, baseEnv, "", args...)
+	if !strings.Contains(stderr, "warning: no --plugin-sha256") || !strings.Contains(stderr, plugin) || !strings.Contains(stderr, sum) {
+		t.Errorf("no warning naming %s and %s:\n%s", plugin, sum, stderr)
+	}
+	_, _, stderr = cli(t, baseEnv, "", append(args, "--plugin-sha256", sum)...)
+	if strings.Contains(stderr, "warning") {
+		t.Errorf("a warning with --plugin-sha256:\n%s", stderr)
 	}
 }

@@ -60,7 +60,7 @@ func BuildPlugin(ctx context.Context, dir string, progress io.Writer) (string, e
 
 // PluginFor returns the plugin to run: path when it is set, else the binary
 // next to the running executable, else one built into dir with the go
-// command, else the one on PATH.
+// command. PATH is never searched.
 func PluginFor(ctx context.Context, path, dir string, progress io.Writer) (string, error) {
 	if path != "" {
 		if err := server.CheckPluginPath(path); err != nil {

@@ -1,11 +1,12 @@
 package server
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 )
@@ -13,28 +14,46 @@ import (
 // PluginName is the file name of the plugin binary.
 const PluginName = "pingauthz-plugin"
 
-// ErrPluginNotFound is matched when neither the directory of the running
-// executable nor PATH holds the plugin.
+// ErrPluginNotFound is matched when the directory of the running executable
+// holds no plugin.
 var ErrPluginNotFound = errors.New("server: plugin binary " + PluginName + " not found")
 
-// LocatePlugin returns the plugin binary next to the running executable, or
-// else the one on PATH. It does not check that the file is a plugin.
+// LocatePlugin returns the plugin binary next to the running executable
+// (symlinks resolved). It never searches PATH, and it does not check that
+// the file is a plugin.
 func LocatePlugin() (string, error) {
-	var tried []string
-	if p, ok := PluginBesideExecutable(); ok {
-		return p, nil
-	} else if p != "" {
-		tried = append(tried, p)
-	}
-	if p, err := exec.LookPath(PluginName); err == nil {
-		if abs, err := filepath.Abs(p); err == nil {
-			p = abs
-		}
+	p, ok := PluginBesideExecutable()
+	if ok {
 		return p, nil
 	}
-	tried = append(tried, "$PATH")
-	return "", fmt.Errorf("%w (looked in %s); build it with `go build ./cmd/%s` or pass --plugin PATH",
-		ErrPluginNotFound, strings.Join(tried, ", "), PluginName)
+	where := "next to this executable"
+	if p != "" {
+		where = p
+	}
+	return "", fmt.Errorf("%w (looked for %s); build it with `go build ./cmd/%s` or pass --plugin PATH",
+		ErrPluginNotFound, where, PluginName)
+}
+
+// ResolvePlugin returns the plugin binary to run, once and for all: path
+// made absolute (a bare name is a file in the working directory, never one
+// on PATH) with symlinks resolved, or LocatePlugin's when path is empty. The
+// file must be an executable regular file.
+func ResolvePlugin(path string) (string, error) {
+	if path == "" {
+		return LocatePlugin()
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("server: plugin %s: %w", path, err)
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return "", fmt.Errorf("server: plugin %s: %w", abs, err)
+	}
+	if err := CheckPluginPath(real); err != nil {
+		return "", err
+	}
+	return real, nil
 }
 
 // PluginBesideExecutable returns the path of the plugin in the directory of
@@ -49,6 +68,9 @@ func PluginBesideExecutable() (string, bool) {
 		exe = real
 	}
 	p := filepath.Join(filepath.Dir(exe), PluginName)
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		p = real
+	}
 	return p, CheckPluginPath(p) == nil
 }
 
@@ -75,4 +97,18 @@ func ParseChecksum(s string) ([]byte, error) {
 		return nil, fmt.Errorf("server: plugin checksum %q is not a SHA-256 of 64 hex digits", s)
 	}
 	return b, nil
+}
+
+// FileChecksum returns the hex SHA-256 of the file at path.
+func FileChecksum(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("server: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("server: reading %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -46,18 +46,69 @@ func TestCheckPluginPath(t *testing.T) {
 	}
 }
 
-func TestLocatePluginOnPath(t *testing.T) {
+func TestLocatePluginNeverSearchesPath(t *testing.T) {
 	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, PluginName), 0o755)
 	t.Setenv("PATH", dir)
 	_, err := LocatePlugin()
 	if !errors.Is(err, ErrPluginNotFound) || !strings.Contains(err.Error(), "--plugin") {
-		t.Fatalf("LocatePlugin with an empty PATH = %v, want ErrPluginNotFound with a hint", err)
+		t.Fatalf("LocatePlugin with the plugin on PATH only = %v, want ErrPluginNotFound with a hint", err)
 	}
-	p := filepath.Join(dir, PluginName)
-	writeFile(t, p, 0o755)
-	got, err := LocatePlugin()
-	if err != nil || got != p {
-		t.Fatalf("LocatePlugin = %q, %v, want %q", got, err, p)
+}
+
+func TestResolvePlugin(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "v1", PluginName)
+	if err := os.Mkdir(filepath.Dir(real), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, real, 0o755)
+	link := filepath.Join(dir, "current")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	onPath := t.TempDir()
+	writeFile(t, filepath.Join(onPath, "elsewhere"), 0o755)
+	t.Setenv("PATH", onPath)
+	t.Chdir(dir)
+	tests := []struct {
+		name, path, want, err string
+	}{
+		{"absolute", real, real, ""},
+		{"symlink resolved", link, real, ""},
+		{"relative", filepath.Join("v1", PluginName), real, ""},
+		{"bare name in the working directory", "current", real, ""},
+		{"bare name only on PATH", "elsewhere", "", "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ResolvePlugin(tt.path)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("ResolvePlugin(%q) = %q, %v; want an error with %q", tt.path, got, err, tt.err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("ResolvePlugin(%q) = %q, %v; want %q", tt.path, got, err, tt.want)
+			}
+		})
+	}
+	plain := filepath.Join(dir, "plain")
+	writeFile(t, plain, 0o644)
+	if _, err := ResolvePlugin(plain); err == nil || !strings.Contains(err.Error(), "not executable") {
+		t.Fatalf("ResolvePlugin of a file without x bits = %v", err)
+	}
+}
+
+func TestFileChecksum(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, []byte("abc"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := FileChecksum(p)
+	if want := "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"; err != nil || got != want {
+		t.Fatalf("FileChecksum = %q, %v; want %s", got, err, want)
 	}
 }
 

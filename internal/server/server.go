@@ -58,6 +58,12 @@ type Config struct {
 	DirectoryPoll time.Duration
 	// SessionTTL is the session lifetime; zero means host.DefaultSessionTTL.
 	SessionTTL time.Duration
+	// SessionIdle, when positive, ends sessions unused for that long
+	// (store.WithSessionIdle); zero means sessions end only at SessionTTL.
+	SessionIdle time.Duration
+	// InsecureHTTP allows an http PublicURL on a host that is not loopback
+	// (host.HandlerConfig.InsecureHTTP).
+	InsecureHTTP bool
 	// RateLimit, when set, limits the sign-in requests of each client
 	// (host.HandlerConfig.RateLimit); nil means no limit.
 	RateLimit *host.RateLimit
@@ -109,7 +115,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = hclog.NewNullLogger()
 	}
-	st, err := store.Open(ctx, cfg.DBPath, store.WithNow(cfg.Now), store.OnChange(s.directoryChanged))
+	if cfg.SessionIdle < 0 {
+		return nil, fmt.Errorf("server: Config.SessionIdle %s is negative", cfg.SessionIdle)
+	}
+	st, err := store.Open(ctx, cfg.DBPath, store.WithNow(cfg.Now), store.OnChange(s.directoryChanged),
+		store.WithSessionIdle(cfg.SessionIdle))
 	if err != nil {
 		return nil, fmt.Errorf("server: opening the database: %w", err)
 	}
@@ -130,13 +140,14 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	s.Plugin = p
 	s.plug.Store(p)
 	h, err := host.NewHandler(host.HandlerConfig{
-		Auth:       p,
-		Directory:  st,
-		PublicURL:  cfg.PublicURL,
-		Logger:     s.log.Named("http"),
-		SessionTTL: cfg.SessionTTL,
-		RateLimit:  cfg.RateLimit,
-		Now:        cfg.Now,
+		Auth:         p,
+		Directory:    st,
+		PublicURL:    cfg.PublicURL,
+		InsecureHTTP: cfg.InsecureHTTP,
+		Logger:       s.log.Named("http"),
+		SessionTTL:   cfg.SessionTTL,
+		RateLimit:    cfg.RateLimit,
+		Now:          cfg.Now,
 		OnDirectoryChange: func(ctx context.Context) {
 			s.push(ctx, "after a failed apply")
 		},
