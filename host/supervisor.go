@@ -229,15 +229,21 @@ func (p *Plugin) launch(ctx context.Context, lastDir *sso.Directory) (*instance,
 	// after it and so override Env.
 	cc.SkipHostEnv = true
 	cc.StartTimeout = p.cfg.StartTimeout
+	stderr := &stderrLines{}
+	cc.Stderr = stderr
 	client := goplugin.NewClient(cc)
 	auth, err := plugin.Dispense(client)
 	if err != nil {
+		// Kill waits until go-plugin has read all of stderr.
 		client.Kill()
 		if errors.Is(err, goplugin.ErrChecksumsDoNotMatch) {
 			return nil, fmt.Errorf("%w: %s", ErrChecksumMismatch, p.cfg.PluginPath)
 		}
-		return nil, fmt.Errorf("host: launching plugin %s: %w", p.cfg.PluginPath, err)
+		line, more := stderr.stop()
+		p.log.Debug("plugin handshake failed", "path", p.cfg.PluginPath, "error", err)
+		return nil, &StartError{Path: p.cfg.PluginPath, Line: line, MoreLines: more, Exit: exitText(cmd.ProcessState), Err: err}
 	}
+	stderr.stop()
 	if dir != nil {
 		cctx, cancel := context.WithTimeout(ctx, p.cfg.CallTimeout)
 		err = auth.SetDirectory(cctx, dir)

@@ -397,6 +397,12 @@ func TestStartWithBadPluginConfiguration(t *testing.T) {
 	if !strings.Contains(logs.String(), ping.EnvName("groups__enabled")) {
 		t.Fatalf("the plugin's complaint did not reach the host log:\n%s", logs.String())
 	}
+	// The error itself names the variable and counts the other lines.
+	var se *StartError
+	if !errors.As(err, &se) || !strings.Contains(se.Line, ping.EnvName("groups__enabled")) || se.MoreLines == 0 ||
+		!strings.Contains(err.Error(), "more error line(s) in the log") {
+		t.Fatalf("error %v, want a StartError naming the variable and counting the other lines", err)
+	}
 }
 
 func TestEnvOverridesInheritedEnvironment(t *testing.T) {

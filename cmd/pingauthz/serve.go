@@ -184,6 +184,10 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		InsecureHTTP:   f.insecureHTTP,
 		RateLimit:      f.rateLimit,
 	})
+	var startErr *host.StartError
+	if errors.As(err, &startErr) {
+		return &exitError{code: 2, err: fmt.Errorf("the plugin %s did not start: %s", startErr.Path, startErr.Reason())}
+	}
 	if err != nil {
 		return err
 	}

@@ -234,3 +234,23 @@ func TestServeWarnsWithoutChecksum(t *testing.T) {
 		t.Errorf("a warning with --plugin-sha256:\n%s", stderr)
 	}
 }
+
+// TestServePluginStartError runs serve with a plugin that exits with an
+// error: serve prints the plugin's line, not go-plugin's handshake text,
+// and exits 2.
+func TestServePluginStartError(t *testing.T) {
+	dir := t.TempDir()
+	plugin := filepath.Join(dir, "pingauthz-plugin")
+	body := "#!/bin/sh\necho '{\"@level\":\"error\",\"@message\":\"cannot start the provider\",\"error\":\"policy.rego:3: rego_parse_error: unexpected eof\"}' >&2\nexit 1\n"
+	if err := os.WriteFile(plugin, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := cli(t, baseEnv, "", "serve", "--listen", "127.0.0.1:0", "--db", filepath.Join(dir, "x.db"), "--plugin", plugin)
+	want := "pingauthz: the plugin " + plugin + " did not start: cannot start the provider: policy.rego:3: rego_parse_error: unexpected eof\n"
+	if code != 2 || !strings.HasSuffix(stderr, want) {
+		t.Errorf("exit %d (want 2), stderr ends %q; stderr:\n%s", code, want, stderr)
+	}
+	if strings.Contains(stderr, "Unrecognized remote plugin message") {
+		t.Errorf("serve printed go-plugin's handshake text:\n%s", stderr)
+	}
+}
