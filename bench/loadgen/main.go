@@ -58,6 +58,7 @@ func run() error {
 	parLogins := flag.Int("logins-par", 2000, "repeat logins 8 at a time")
 	concurrency := flag.Int("concurrency", 8, "concurrent logins in the parallel phases")
 	repeat := flag.Int("repeat", 64, "distinct existing users the repeat logins cycle through")
+	attackPairs := flag.Int("attack", 0, "after the login phases, flood with this many begin/error pairs from one client while a user logs in from another (0: no attack phase)")
 	flag.Parse()
 	if *cli == "" {
 		return errors.New("-cli is required")
@@ -152,7 +153,13 @@ func run() error {
 	if err := printMemory("server (pingauthz serve)", srv.Process.Pid); err != nil {
 		return err
 	}
-	return printMemory("plugin (pingauthz-plugin)", plugins[0])
+	if err := printMemory("plugin (pingauthz-plugin)", plugins[0]); err != nil {
+		return err
+	}
+	if *attackPairs > 0 {
+		return attack(base, idp.Issuer(), *attackPairs, 4, users[0], srv.Process.Pid)
+	}
+	return nil
 }
 
 // memory returns the VmRSS in MB of the server and of its plugin.
