@@ -135,3 +135,19 @@ func TestFloodDoesNotLockOut(t *testing.T) {
 		t.Errorf("answers %v, want all %d pairs begun and refused with 400", answers, floodPairs)
 	}
 }
+
+// TestFloodWithRateLimits runs the same flood with per-client rate limits
+// on: the flooding client gets 429s, and the real user, from another
+// address and at a human pace, logs in throughout.
+func TestFloodWithRateLimits(t *testing.T) {
+	answers := startFloodServer(t, "--rate-limit", "20/s,burst=20").attack(t)
+	limited := answers["begin 429"] + answers["begin 302, callback 429"]
+	if limited < floodPairs*9/10 {
+		t.Errorf("answers %v: %d pairs rate-limited, want at least 90%% of %d", answers, limited, floodPairs)
+	}
+	for a := range answers {
+		if a != "begin 429" && a != "begin 302, callback 429" && a != "begin 302, callback 400" {
+			t.Errorf("unexpected answer %q (%d times)", a, answers[a])
+		}
+	}
+}
