@@ -50,6 +50,7 @@ func GenerateConfig(cfg *config.Config) ([]byte, error) {
 		{"groups_from_dn", ast.BooleanTerm(cfg.Groups.FromDN)},
 		{"prohibit_user_signup_if_not_in_group", ast.BooleanTerm(cfg.Groups.ProhibitUserSignupIfNotInGroup)},
 		{"provider", ast.StringTerm(config.Provider)},
+		{"require_verified_email", ast.BooleanTerm(cfg.RequireVerifiedEmail)},
 	}
 
 	mod := &ast.Module{

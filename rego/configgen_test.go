@@ -27,6 +27,7 @@ func goldenConfigs() map[string]config.Config {
 		ProhibitUserSignupIfNotInGroup: true,
 		FromDN:                         true,
 	}
+	full.RequireVerifiedEmail = true
 	odd := config.Default()
 	odd.DefaultCompany = "company \"quoted\" \\ ${X}\n"
 	odd.Groups.Admins = []string{"zz", "ünïcode", "a\tb", ""}
@@ -112,6 +113,7 @@ func TestGenerateConfigValues(t *testing.T) {
 				"groups_from_dn":                       cfg.Groups.FromDN,
 				"prohibit_user_signup_if_not_in_group": cfg.Groups.ProhibitUserSignupIfNotInGroup,
 				"provider":                             config.Provider,
+				"require_verified_email":               cfg.RequireVerifiedEmail,
 			}
 			for k, w := range want {
 				if values[k] != w {

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
-	"github.com/pingauthz/pingauthz/sso"
-
 	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/pingauthz/pingauthz/internal/email"
+	"github.com/pingauthz/pingauthz/sso"
 )
 
 // IndexVersion is the layout of data.clearml.directory.index the default
@@ -23,22 +25,25 @@ const IndexVersion = 1
 //	index.version                        IndexVersion
 //	index.companies[id].exact[name]      name
 //	index.companies[id].folded[lower]    every name with that lower-case form, sorted
-//	index.whitelist.emails[lower(email)] entry
-//	index.whitelist.domains[lower(dom)]  entry
+//	index.whitelist.emails[email.Key]    entry
+//	index.whitelist.domains[email.DomainKey] entry
 //
+// Group names fold with strings.ToLower (Unicode simple lower-case mapping,
+// as Rego's lower() does). Whitelist keys follow package email: ASCII letters
+// lower-cased, and a key that is not a valid address or domain is left out
+// of the index, since no login could match it; ignored lists those keys.
 // Empty ids, group names, whitelist keys or companies are errors, and so are
-// two whitelist keys that differ only in letter case but name different
-// entries.
-func directoryValue(dir *sso.Directory) (ast.Value, error) {
+// two whitelist keys with the same index key but different entries.
+func directoryValue(dir *sso.Directory) (v ast.Value, ignored []string, err error) {
 	if dir == nil {
-		return nil, errors.New("rego: directory: nil directory")
+		return nil, nil, errors.New("rego: directory: nil directory")
 	}
 	companies := ast.NewObject()
 	companyIndex := ast.NewObject()
 	for _, id := range sortedKeys(dir.Companies) {
 		c := dir.Companies[id]
 		if id == "" {
-			return nil, errors.New("rego: directory: a company has an empty id")
+			return nil, nil, errors.New("rego: directory: a company has an empty id")
 		}
 		exact := ast.NewObject()
 		folded := map[string][]string{}
@@ -46,7 +51,7 @@ func directoryValue(dir *sso.Directory) (ast.Value, error) {
 		seen := make(map[string]bool, len(c.Groups))
 		for _, name := range c.Groups {
 			if name == "" {
-				return nil, fmt.Errorf("rego: directory: company %q has a group with an empty name", id)
+				return nil, nil, fmt.Errorf("rego: directory: company %q has a group with an empty name", id)
 			}
 			if seen[name] {
 				continue
@@ -73,13 +78,13 @@ func directoryValue(dir *sso.Directory) (ast.Value, error) {
 		))
 	}
 
-	emails, emailIndex, err := whitelistValue("email", dir.Whitelist.Emails)
+	emails, emailIndex, ignoredEmails, err := whitelistValue("email", dir.Whitelist.Emails, email.Key)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	domains, domainIndex, err := whitelistValue("domain", dir.Whitelist.Domains)
+	domains, domainIndex, ignoredDomains, err := whitelistValue("domain", dir.Whitelist.Domains, email.DomainKey)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	return ast.NewObject(
@@ -96,40 +101,44 @@ func directoryValue(dir *sso.Directory) (ast.Value, error) {
 				ast.Item(ast.InternedTerm("domains"), ast.NewTerm(domainIndex)),
 			)),
 		)),
-	), nil
+	), append(ignoredEmails, ignoredDomains...), nil
 }
 
-// whitelistValue returns the entries as given and keyed by lower-case key.
-func whitelistValue(kind string, entries map[string]sso.WhitelistEntry) (ast.Object, ast.Object, error) {
-	raw := ast.NewObject()
-	index := ast.NewObject()
+// whitelistValue returns the entries as given, and keyed by indexKey (see
+// directoryValue), with the keys indexKey refuses.
+func whitelistValue(kind string, entries map[string]sso.WhitelistEntry, indexKey func(string) (string, bool)) (raw, index ast.Object, ignored []string, err error) {
+	raw, index = ast.NewObject(), ast.NewObject()
 	firstKey := map[string]string{}
 	for _, key := range sortedKeys(entries) {
 		e := entries[key]
 		switch {
 		case strings.TrimSpace(key) == "":
-			return nil, nil, fmt.Errorf("rego: directory: whitelist has an empty %s", kind)
+			return nil, nil, nil, fmt.Errorf("rego: directory: whitelist has an empty %s", kind)
 		case kind == "domain" && strings.Contains(key, "@"):
-			return nil, nil, fmt.Errorf("rego: directory: whitelist domain %q contains \"@\"; write the domain alone", key)
+			return nil, nil, nil, fmt.Errorf("rego: directory: whitelist domain %q contains \"@\"; write the domain alone", key)
 		case e.Company == "":
-			return nil, nil, fmt.Errorf("rego: directory: whitelist %s %q has no company", kind, key)
+			return nil, nil, nil, fmt.Errorf("rego: directory: whitelist %s %q has no company", kind, key)
 		}
 		entry := ast.ObjectTerm(
 			ast.Item(ast.InternedTerm("company"), ast.StringTerm(e.Company)),
 			ast.Item(ast.InternedTerm("is_admin"), ast.InternedTerm(e.IsAdmin)),
 		)
 		raw.Insert(ast.StringTerm(key), entry)
-		lower := strings.ToLower(key)
-		if other, dup := firstKey[lower]; dup {
+		k, ok := indexKey(key)
+		if !ok {
+			ignored = append(ignored, kind+" "+strconv.QuoteToASCII(key))
+			continue
+		}
+		if other, dup := firstKey[k]; dup {
 			if entries[other] != e {
-				return nil, nil, fmt.Errorf("rego: directory: whitelist %ss %q and %q differ only in letter case but name different entries", kind, other, key)
+				return nil, nil, nil, fmt.Errorf("rego: directory: whitelist %ss %q and %q differ only in letter case but name different entries", kind, other, key)
 			}
 			continue
 		}
-		firstKey[lower] = key
-		index.Insert(ast.StringTerm(lower), entry)
+		firstKey[k] = key
+		index.Insert(ast.StringTerm(k), entry)
 	}
-	return raw, index, nil
+	return raw, index, ignored, nil
 }
 
 func stringTerms(ss []string) []*ast.Term {

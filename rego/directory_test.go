@@ -12,7 +12,7 @@ import (
 )
 
 func TestDirectoryIndex(t *testing.T) {
-	v, err := directoryValue(&sso.Directory{
+	v, ignored, err := directoryValue(&sso.Directory{
 		Companies: map[string]sso.Company{
 			"c1": {Name: "One", Groups: []string{"ML Team", "ml team", "Data", "ML Team"}},
 			"c2": {Name: "Two"},
@@ -21,12 +21,20 @@ func TestDirectoryIndex(t *testing.T) {
 			Emails: map[string]sso.WhitelistEntry{
 				"Alice@Example.com": {Company: "c1", IsAdmin: true},
 				"alice@example.COM": {Company: "c1", IsAdmin: true},
+				// Not valid: no ASCII folding makes them admin@ or kate@.
+				"adm\u0130n@example.com": {Company: "c2", IsAdmin: true},
+				"\u212Aate@example.com":  {Company: "c2", IsAdmin: true},
+				"odd@name@corp.example":  {Company: "c2"},
 			},
-			Domains: map[string]sso.WhitelistEntry{"Corp.Example": {Company: "c2"}},
+			Domains: map[string]sso.WhitelistEntry{"Corp.Example": {Company: "c2"}, "b\u00fccher.example": {Company: "c1"}},
 		},
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	wantIgnored := []string{`email "adm\u0130n@example.com"`, `email "odd@name@corp.example"`, `email "\u212aate@example.com"`, `domain "b\u00fccher.example"`}
+	if !reflect.DeepEqual(ignored, wantIgnored) {
+		t.Errorf("ignored %q, want %q", ignored, wantIgnored)
 	}
 	got, err := ast.JSON(v)
 	if err != nil {
@@ -41,9 +49,15 @@ func TestDirectoryIndex(t *testing.T) {
 		"whitelist": {
 			"emails": {
 				"Alice@Example.com": {"company": "c1", "is_admin": true},
-				"alice@example.COM": {"company": "c1", "is_admin": true}
+				"alice@example.COM": {"company": "c1", "is_admin": true},
+				"adm\u0130n@example.com": {"company": "c2", "is_admin": true},
+				"\u212Aate@example.com": {"company": "c2", "is_admin": true},
+				"odd@name@corp.example": {"company": "c2", "is_admin": false}
 			},
-			"domains": {"Corp.Example": {"company": "c2", "is_admin": false}}
+			"domains": {
+				"Corp.Example": {"company": "c2", "is_admin": false},
+				"b\u00fccher.example": {"company": "c1", "is_admin": false}
+			}
 		},
 		"index": {
 			"version": 1,
@@ -103,7 +117,7 @@ func TestDirectoryErrors(t *testing.T) {
 		}}}, `"A@x.example" and "a@x.example" differ only in letter case`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := directoryValue(tc.dir)
+			_, _, err := directoryValue(tc.dir)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "rego: directory: ") {
 				t.Errorf("error %v, want one containing %q", err, tc.want)
 			}

@@ -76,7 +76,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Engine, erro
 	if err != nil {
 		return nil, err
 	}
-	empty, err := directoryValue(&sso.Directory{})
+	empty, _, err := directoryValue(&sso.Directory{})
 	if err != nil {
 		return nil, err
 	}
@@ -114,11 +114,16 @@ func (e *Engine) Modules() []Module {
 }
 
 // SetDirectory replaces the directory the decisions consult, with lookup
-// indexes built once here. On error the previous directory stays.
+// indexes built once here. A whitelist key that is not a valid address or
+// domain (package email) matches no login; it is logged as a warning and
+// left out of the index. On error the previous directory stays.
 func (e *Engine) SetDirectory(ctx context.Context, dir *sso.Directory) error {
-	v, err := directoryValue(dir)
+	v, ignored, err := directoryValue(dir)
 	if err != nil {
 		return err
+	}
+	for _, key := range ignored {
+		e.logger.Warn("whitelist entry matches no login: not a plain ASCII address or domain (write a Unicode domain in its xn-- form)", "entry", key)
 	}
 	if err := storage.WriteOne(ctx, e.store, storage.AddOp, storage.Path{"clearml", "directory"}, v); err != nil {
 		return fmt.Errorf("rego: set directory: %w", err)

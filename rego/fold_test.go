@@ -62,6 +62,8 @@ default groups_enabled := false
 groups_enabled if input.identity.email == "in@example.com"
 
 prohibit_user_signup_if_not_in_group := false
+
+require_verified_email := false
 `)
 	withProbe := replaceModule(generated, "clearml/probe.rego", `package clearml.probe
 
@@ -85,7 +87,7 @@ disabled := d if {
 		{"with on the config disables folding", withProbe, []string{
 			"data.clearml.config.admin_groups", "data.clearml.config.default_company",
 			"data.clearml.config.groups_case_sensitive", "data.clearml.config.groups_enabled",
-			"data.clearml.config.prohibit_user_signup_if_not_in_group",
+			"data.clearml.config.prohibit_user_signup_if_not_in_group", "data.clearml.config.require_verified_email",
 		}, "x@example.com", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -16,10 +16,11 @@ const (
 	// the whitelist and email_verified are not consulted.
 	ReasonSignupDefaultCompany = "signup:default_company"
 	// ReasonSignupWhitelistEmail: a new user signs up through a whitelisted
-	// email, compared without letter case.
+	// email, compared with ASCII letters lower-cased (nothing else folded).
 	ReasonSignupWhitelistEmail = "signup:whitelist_email"
 	// ReasonSignupWhitelistDomain: a new user signs up through a whitelisted
-	// email domain (the part after the last "@"), compared without letter case.
+	// email domain (the part after the "@"), compared with ASCII letters
+	// lower-cased.
 	ReasonSignupWhitelistDomain = "signup:whitelist_domain"
 
 	// ReasonRoleAdminGroup: role sync is on and a Ping group is an admin group.
@@ -49,7 +50,8 @@ const (
 	// ReasonInvalidEmail: no default company, and the email is not one plain
 	// ASCII addr-spec, so it is never compared with the whitelist.
 	ReasonInvalidEmail = "deny:invalid_email"
-	// ReasonEmailNotVerified: the whitelist matches but email_verified is false.
+	// ReasonEmailNotVerified: the whitelist matches but email_verified is
+	// false (or absent, with require_verified_email).
 	ReasonEmailNotVerified = "deny:email_not_verified"
 	// ReasonUnknownCompany: default_company or the whitelist entry names a
 	// company missing from the directory.
@@ -69,7 +71,7 @@ func Reasons() []string {
 		ReasonExistingUser, ReasonSignupDefaultCompany, ReasonSignupWhitelistEmail, ReasonSignupWhitelistDomain,
 		ReasonRoleAdminGroup, ReasonRoleNotInAdminGroup, ReasonRoleWhitelistAdmin, ReasonRoleNewUser, ReasonRoleUnchanged,
 		ReasonGroupsSynced, ReasonGroupsDisabled,
-		ReasonInvalidUser, ReasonNotWhitelisted, ReasonEmailNotVerified, ReasonUnknownCompany, ReasonNotInGroup,
+		ReasonInvalidUser, ReasonNotWhitelisted, ReasonInvalidEmail, ReasonEmailNotVerified, ReasonUnknownCompany, ReasonNotInGroup,
 		ReasonPolicyError,
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pingauthz/pingauthz/sso"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/loader"
 	"github.com/open-policy-agent/opa/v1/tester"
@@ -210,7 +211,9 @@ func policyEval(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 	}
-	engine, err := rego.New(ctx, cfg)
+	// Warnings, such as whitelist keys no login can match, go to stderr.
+	logger := hclog.New(&hclog.LoggerOptions{Output: env.stderr, Level: hclog.Warn, DisableTime: true, Name: "pingauthz"})
+	engine, err := rego.New(ctx, cfg, rego.WithLogger(logger))
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}

@@ -271,3 +271,18 @@ func TestPolicyTestOutcomes(t *testing.T) {
 		t.Errorf("two dirs: exit %d, %s", code, stderr)
 	}
 }
+
+// TestPolicyEvalIgnoredWhitelistKey checks that a whitelist key no login
+// can match is named on stderr, and that its look-alike does not match it.
+func TestPolicyEvalIgnoredWhitelistKey(t *testing.T) {
+	input := writeTempFile(t, "input.json", `{"identity": {"email": "kate@example.com"}, "user": null}`)
+	dir := writeTempFile(t, "dir.json", `{"companies": {"c1": {"name": "One", "groups": []}},
+		"whitelist": {"emails": {"\u212Aate@example.com": {"company": "c1", "is_admin": true}}, "domains": {}}}`)
+	code, stdout, stderr := cli(t, baseEnv, "", "policy", "eval", "--input", input, "--directory", dir)
+	if code != 0 || !strings.Contains(stdout, `"deny:not_whitelisted"`) {
+		t.Errorf("exit %d, stdout %s, stderr %s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, `whitelist entry matches no login`) || !strings.Contains(stderr, `\u212aate@example.com`) {
+		t.Errorf("stderr %q does not name the ignored key", stderr)
+	}
+}

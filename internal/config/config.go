@@ -28,6 +28,9 @@ type Config struct {
 	UserinfoURL string
 	Scopes      []string
 	Claims      Claims
+	// RequireVerifiedEmail makes a missing email_verified claim count as
+	// false for a whitelist sign-up (PingFederate often omits it).
+	RequireVerifiedEmail bool
 	// TokenEndpointAuthMethod is "client_secret_basic", "client_secret_post",
 	// or empty to follow the discovery document.
 	TokenEndpointAuthMethod string

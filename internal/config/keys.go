@@ -93,6 +93,7 @@ func keys() []keySpec {
 		stringKey("claims__user_id", func(c *Config) *string { return &c.Claims.UserID }, nil, claimName),
 		stringKey("claims__email", func(c *Config) *string { return &c.Claims.Email }, nil, claimName),
 		stringKey("claims__name", func(c *Config) *string { return &c.Claims.Name }, nil, claimName),
+		boolKey("require_verified_email", func(c *Config) *bool { return &c.RequireVerifiedEmail }),
 		stringKey("token_endpoint_auth_method", func(c *Config) *string { return &c.TokenEndpointAuthMethod }, strings.ToLower,
 			func(s string) string {
 				if s == "" {

@@ -33,6 +33,7 @@ func TestSummary(t *testing.T) {
 		"claims.user_id":             "sub",
 		"claims.email":               "email",
 		"claims.name":                "name",
+		"require_verified_email":     "false",
 		"token_endpoint_auth_method": "",
 		"policy.dir":                 "",
 		"client_id":                  "my-client",

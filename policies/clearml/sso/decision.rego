@@ -11,6 +11,7 @@
 package clearml.sso
 
 import data.clearml.config
+import data.clearml.email
 
 # METADATA
 # title: decision
@@ -94,32 +95,46 @@ _entry := {
 	not _email_unverified
 }
 
-# A new user without a way in: not on the whitelist, or on it with an
-# unverified email.
+# A new user without a way in: an email that can match no whitelist entry,
+# not on the whitelist, or on it with an unverified email.
 default _no_entry := "deny:not_whitelisted"
 
-_no_entry := "deny:email_not_verified" if _whitelist
+_no_entry := "deny:invalid_email" if {
+	_email_invalid
+} else := "deny:email_not_verified" if {
+	_whitelist
+}
 
 _valid_company(company) if {
 	is_string(company)
 	company != ""
 }
 
-# Only an explicit email_verified false counts; an absent claim does not.
+# An explicit email_verified false counts; an absent claim counts too when
+# require_verified_email is set.
 _email_unverified if input.identity.email_verified == false
 
-_email := lower(input.identity.email) if is_string(input.identity.email)
-
-# The domain is the part after the last "@".
-_email_domain := domain if {
-	parts := split(_email, "@")
-	count(parts) > 1
-	domain := parts[count(parts) - 1]
-	domain != ""
+_email_unverified if {
+	config.require_verified_email
+	not input.identity.email_verified == true
 }
 
+# An email that is set but is not one plain ASCII addr-spec (see
+# data.clearml.email); a missing or empty email is merely not whitelisted.
+_email_invalid if {
+	address := object.get(input.identity, "email", null)
+	not address in {null, ""}
+	not email.valid(address)
+}
+
+# The email and its domain as whitelist keys (ASCII letters lower-cased);
+# undefined for an email that is not valid.
+_email := email.key(input.identity.email)
+
+_email_domain := email.domain(input.identity.email)
+
 # The whitelist entry a new user signs up through: an email entry first, then
-# a domain entry, both compared without letter case.
+# a domain entry, both compared under the email rule.
 _whitelist := {"reason": "signup:whitelist_email", "entry": entry} if {
 	entry := _whitelist_index.emails[_email]
 } else := {"reason": "signup:whitelist_domain", "entry": entry} if {
@@ -144,11 +159,19 @@ _computed_company_index := {"exact": exact, "folded": folded} if {
 	}
 }
 
+# Whitelist keys that are not valid addresses or domains match nothing and
+# are left out, as the Go index does.
 _whitelist_index := data.clearml.directory.index.whitelist if {
 	data.clearml.directory.index.version == 1
 } else := {
-	"emails": {lower(address): entry | some address, entry in data.clearml.directory.whitelist.emails},
-	"domains": {lower(domain): entry | some domain, entry in data.clearml.directory.whitelist.domains},
+	"emails": {key: entry |
+		some address, entry in data.clearml.directory.whitelist.emails
+		key := email.key(address)
+	},
+	"domains": {key: entry |
+		some domain, entry in data.clearml.directory.whitelist.domains
+		key := email.domain_key(domain)
+	},
 }
 
 # The user's Ping groups: the identity's groups as a list, or a single

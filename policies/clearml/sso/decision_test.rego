@@ -91,15 +91,6 @@ test_email_entry_wins_over_domain_entry if {
 	d.reasons[0] == "signup:whitelist_email"
 }
 
-test_domain_is_the_part_after_the_last_at if {
-	d := sso.decision with input as new_user("odd@name@corp.example", [])
-		with data.clearml.directory as directory
-		with data.clearml.config as settings({})
-
-	d.company == "c1"
-	d.reasons[0] == "signup:whitelist_domain"
-}
-
 test_unverified_email_never_signs_up_through_the_whitelist if {
 	every email in ["alice@example.com", "boss@example.com", "carol@corp.example"] {
 		d := sso.decision with input as new_unverified(email, [])

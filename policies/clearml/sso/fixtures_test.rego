@@ -42,6 +42,9 @@ new_unverified(email, groups) := {
 	"user": null,
 }
 
+# set_identity is login with one identity field set to value.
+set_identity(login, field, value) := object.union(login, {"identity": object.union(login.identity, {field: value})})
+
 # existing_user is a login of a ClearML user of company c1 with the given role.
 existing_user(role, groups) := {
 	"identity": identity("someone@elsewhere.example", groups),
@@ -72,6 +75,7 @@ settings(overrides) := object.union(
 		"groups_from_dn": false,
 		"prohibit_user_signup_if_not_in_group": false,
 		"provider": "ping",
+		"require_verified_email": false,
 	},
 	overrides,
 )

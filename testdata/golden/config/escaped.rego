@@ -21,3 +21,5 @@ groups_from_dn := false
 prohibit_user_signup_if_not_in_group := false
 
 provider := "ping"
+
+require_verified_email := false

@@ -21,3 +21,5 @@ groups_from_dn := true
 prohibit_user_signup_if_not_in_group := true
 
 provider := "ping"
+
+require_verified_email := true
