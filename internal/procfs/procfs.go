@@ -9,7 +9,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
+
+// clockTick is the unit of the CPU times in /proc/<pid>/stat (USER_HZ,
+// 100 on every Linux architecture Go supports).
+const clockTick = 10 * time.Millisecond
 
 // ChildPIDs returns the live (not zombie) child processes of parent whose
 // executable's base name starts with exePrefix, read from /proc. Processes
@@ -60,6 +65,25 @@ func VmRSS(pid int) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("procfs: no VmRSS in /proc/%d/status", pid)
+}
+
+// CPUTime returns the CPU time process pid has used so far, user and
+// system, all threads, from /proc/<pid>/stat. Its resolution is 10 ms.
+func CPUTime(pid int) (time.Duration, error) {
+	f, ok := statFields(pid)
+	// utime and stime are fields 14 and 15 of stat; f starts at field 3.
+	if !ok || len(f) < 13 {
+		return 0, fmt.Errorf("procfs: cannot read /proc/%d/stat", pid)
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("procfs: /proc/%d/stat: %w", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * clockTick, nil
 }
 
 // statFields returns the fields of /proc/<pid>/stat after the command name

@@ -71,3 +71,31 @@ func TestAliveAndVmRSS(t *testing.T) {
 		t.Errorf("VmRSS(%d) of a reaped process succeeded", cmd.Process.Pid)
 	}
 }
+
+// TestCPUTime checks that the CPU time of this process grows with work.
+func TestCPUTime(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	before, err := CPUTime(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := uint64(1)
+	for {
+		for range 1 << 20 {
+			x = x*6364136223846793005 + 1
+		}
+		after, err := CPUTime(os.Getpid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after > before {
+			break
+		}
+	}
+	if _, err := CPUTime(-1); err == nil {
+		t.Error("CPUTime of no process succeeded")
+	}
+	_ = x
+}
