@@ -21,7 +21,8 @@ const (
 // attack floods the server with n begin/error pairs from one client (as a
 // script can, without an account) while user logs in from another client
 // every tenth of a second, and prints what both got.
-func attack(base, issuer string, n, workers int, user pingemu.User, server int) error {
+func attack(d *deployment, issuer string, n, workers int, user pingemu.User) error {
+	base := d.base
 	ctx := context.Background()
 	fmt.Printf("\nattack: %d begin/error pairs from %s over %d connections; %s logs in from %s every 100 ms\n",
 		n, attackerIP, workers, user.Username, userIP)
@@ -47,7 +48,7 @@ func attack(base, issuer string, n, workers int, user pingemu.User, server int) 
 		fmt.Printf("  real logins during the flood: %d, p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", len(took),
 			ms(percentile(took, 50)), ms(percentile(took, 99)), ms(took[len(took)-1]))
 	}
-	serverMB, pluginMB, err := memory(server)
+	serverMB, pluginMB, err := d.rss()
 	if err != nil {
 		return err
 	}

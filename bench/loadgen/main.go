@@ -1,29 +1,21 @@
 // Command loadgen measures full logins against the real `pingauthz serve`
-// binary: it runs the Ping emulator in its own process, starts the server
-// (which starts its plugin), drives browser-less logins over HTTP, and
-// reports logins per second, p50/p99 latency and the resident memory of
-// the server and the plugin. bench/logins.sh builds and runs it.
-// Everything listens on 127.0.0.1.
+// binary and its plugin process: it runs the Ping emulator in its own
+// process, starts the server, drives browser-less logins over HTTP, and
+// reports logins per second, p50/p99 latency, the CPU time the server and
+// the plugin spent per login, and their resident memory. With -peer it
+// compares with oauth2-proxy on the same emulator in alternating rounds;
+// with -attack it adds a flood by a client without an account.
+// bench/logins.sh and bench/peer.sh build and run it. Everything listens on
+// 127.0.0.1.
 package main
 
 import (
-	"bufio"
-	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -31,7 +23,6 @@ import (
 	"github.com/pingauthz/pingauthz/internal/config"
 	"github.com/pingauthz/pingauthz/internal/demo"
 	"github.com/pingauthz/pingauthz/internal/pingemu"
-	"github.com/pingauthz/pingauthz/internal/procfs"
 )
 
 func main() {
@@ -50,18 +41,56 @@ type phase struct {
 	signup bool
 }
 
+// bench holds what every mode shares: the emulator, its users and the
+// configuration of the servers.
+type bench struct {
+	cli   string
+	dir   string
+	idp   *pingemu.Server
+	users []pingemu.User
+	next  int // the first user not signed up yet
+	// clients counts the OAuth clients registered, one per deployment.
+	clients int
+	// logs gets the servers' log lines (failed logins of an attack are
+	// logged each).
+	logs *os.File
+}
+
+const clientSecret = "bench-secret-0123456789abcdef0123"
+
 func run() error {
 	cli := flag.String("cli", "", "the pingauthz binary, with pingauthz-plugin next to it (required)")
 	seqSignups := flag.Int("signups-seq", 200, "sign-ups one at a time")
 	parSignups := flag.Int("signups-par", 800, "sign-ups 8 at a time")
 	seqLogins := flag.Int("logins-seq", 500, "repeat logins one at a time")
 	parLogins := flag.Int("logins-par", 2000, "repeat logins 8 at a time")
-	concurrency := flag.Int("concurrency", 8, "concurrent logins in the parallel phases")
+	concurrency := flag.Int("concurrency", 8, "concurrent logins in the parallel phases and rounds")
 	repeat := flag.Int("repeat", 64, "distinct existing users the repeat logins cycle through")
 	attackPairs := flag.Int("attack", 0, "after the login phases, flood with this many begin/error pairs from one client while a user logs in from another (0: no attack phase)")
+	peer := flag.String("peer", "", "an oauth2-proxy `binary`: instead of the phases, compare pingauthz with it in alternating rounds")
+	rounds := flag.Int("rounds", 3, "rounds of -peer")
+	perRound := flag.Int("logins", 1000, "logins of each target in each round of -peer")
 	flag.Parse()
-	if *cli == "" {
+	switch {
+	case *cli == "":
 		return errors.New("-cli is required")
+	case *repeat < 1 || *repeat > max(*seqSignups+*parSignups, *perRound):
+		return fmt.Errorf("-repeat %d must be between 1 and the number of sign-ups", *repeat)
+	case *rounds < 1 || *perRound < 1 || *concurrency < 1:
+		return errors.New("-rounds, -logins and -concurrency must be at least 1")
+	}
+	total := *seqSignups + *parSignups
+	if *peer != "" {
+		total = *repeat + *rounds**perRound
+	}
+	b, err := newBench(*cli, total)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	fmt.Printf("emulator %s, %d cores, %s\n\n", b.idp.URL(), runtime.NumCPU(), time.Now().UTC().Format(time.DateTime))
+	if *peer != "" {
+		return b.compare(*peer, *rounds, *perRound, *concurrency, *repeat)
 	}
 	phases := []phase{
 		{"sign-up, sequential", *seqSignups, 1, true},
@@ -69,11 +98,23 @@ func run() error {
 		{"login, sequential", *seqLogins, 1, false},
 		{fmt.Sprintf("login, %d concurrent", *concurrency), *parLogins, *concurrency, false},
 	}
-	if *repeat < 1 || *repeat > *seqSignups+*parSignups {
-		return fmt.Errorf("-repeat %d must be between 1 and the number of sign-ups", *repeat)
+	d, err := b.pingauthz("pingauthz", sqliteIn(b.dir, "phases"), 1)
+	if err != nil {
+		return err
 	}
+	defer d.stop()
+	if err := b.phases(d, phases, *repeat); err != nil {
+		return err
+	}
+	if *attackPairs > 0 {
+		return attack(d, b.idp.Issuer(), *attackPairs, 4, b.users[0])
+	}
+	return nil
+}
 
-	users := make([]pingemu.User, *seqSignups+*parSignups)
+// newBench starts the emulator with n users, all in the team group.
+func newBench(cli string, n int) (*bench, error) {
+	users := make([]pingemu.User, n)
 	for i := range users {
 		name := fmt.Sprintf("user%06d", i)
 		users[i] = pingemu.User{
@@ -84,202 +125,94 @@ func run() error {
 	}
 	idp, err := pingemu.Start(pingemu.Options{Users: users})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer idp.Close()
-
 	dir, err := os.MkdirTemp("", "pingauthz-bench-")
 	if err != nil {
-		return err
+		_ = idp.Close()
+		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	db := filepath.Join(dir, "pingauthz.db")
-	for _, args := range [][]string{
-		{"company", "add", demo.CompanyID, "--name", demo.CompanyName},
-		{"group", "add", "--company", demo.CompanyID, demo.TeamGroup},
-	} {
-		if out, err := exec.Command(*cli, append([]string{"admin", "--db", db}, args...)...).CombinedOutput(); err != nil {
-			return fmt.Errorf("admin %v: %v\n%s", args, err, out)
-		}
+	logs, err := os.CreateTemp("", "pingauthz-bench-*.log")
+	if err != nil {
+		_ = idp.Close()
+		_ = os.RemoveAll(dir)
+		return nil, err
 	}
+	return &bench{cli: cli, dir: dir, idp: idp, users: users, logs: logs}, nil
+}
 
-	const clientID, secret = "bench", "bench-secret-0123456789abcdef0123"
-	srv, base, err := startServer(*cli, db, append(config.RequiredEnv(idp.AuthorizeURL(), idp.TokenURL(), clientID, secret),
+// close stops the emulator and removes the databases; the servers' log
+// stays, and its path is printed.
+func (b *bench) close() {
+	_ = b.idp.Close()
+	_ = os.RemoveAll(b.dir)
+	_ = b.logs.Close()
+	fmt.Printf("\nthe servers' log: %s\n", b.logs.Name())
+}
+
+// pingauthz seeds db and starts n replicas of the server on it, with PKCE,
+// group and role sync, registered at the emulator.
+func (b *bench) pingauthz(name, db string, n int) (*deployment, error) {
+	if err := adminSeed(b.cli, db, demo.CompanyID, demo.CompanyName, demo.TeamGroup); err != nil {
+		return nil, err
+	}
+	clientID := b.newClientID()
+	d, err := startPingauthz(name, b.cli, db, n, append(config.RequiredEnv(b.idp.AuthorizeURL(), b.idp.TokenURL(), clientID, clientSecret),
 		config.VarName("code_challenge", false)+"=true",
 		config.VarName("groups__enabled", false)+"=true",
 		config.VarName("groups__admins", false)+`=["`+demo.AdminGroup+`"]`,
 		config.VarName("default_company", true)+"="+demo.CompanyID,
-	))
+	), b.logs)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer stopServer(srv)
-	if err := idp.AddClient(pingemu.Client{ID: clientID, Secret: secret, RedirectURIs: []string{base + host.CallbackPath}}); err != nil {
-		return err
+	if err := b.idp.AddClient(pingemu.Client{ID: clientID, Secret: clientSecret,
+		RedirectURIs: []string{d.base + host.CallbackPath}, PKCE: pingemu.PKCES256Required}); err != nil {
+		d.stop()
+		return nil, err
 	}
+	return d, nil
+}
 
-	fmt.Printf("server %s (pid %d), emulator %s, %d cores\n\n", base, srv.Process.Pid, idp.URL(), runtime.NumCPU())
+// newClientID names the OAuth client of the next deployment.
+func (b *bench) newClientID() string {
+	b.clients++
+	return fmt.Sprintf("bench-%d", b.clients)
+}
+
+// signups returns a picker of n users who have not signed up yet.
+func (b *bench) signups(n int) (func(int) pingemu.User, error) {
+	if b.next+n > len(b.users) {
+		return nil, fmt.Errorf("%d more sign-ups, but only %d fresh users", n, len(b.users)-b.next)
+	}
+	offset := b.next
+	b.next += n
+	return func(i int) pingemu.User { return b.users[offset+i] }, nil
+}
+
+// phases runs the phases against d and prints a row for each.
+func (b *bench) phases(d *deployment, phases []phase, repeat int) error {
 	tw := tabwriter.NewWriter(os.Stdout, 2, 8, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\tlogins\tlogins/s\tp50 ms\tp99 ms\ttotal\tserver RSS MB\tplugin RSS MB\t")
-	next, total := 0, 0
+	fmt.Fprintln(tw, "phase\tlogins\tlogins/s\tp50 ms\tp99 ms\tCPU ms/login\tserver RSS MB\tplugin RSS MB\t")
 	for _, ph := range phases {
-		offset := next
-		pick := func(i int) pingemu.User { return users[offset+i] }
+		pick := func(i int) pingemu.User { return b.users[i%repeat] }
 		if ph.signup {
-			next += ph.logins
-		} else {
-			pick = func(i int) pingemu.User { return users[i%*repeat] }
+			var err error
+			if pick, err = b.signups(ph.logins); err != nil {
+				return err
+			}
 		}
-		lat, wall, err := runLogins(base, ph.logins, ph.concurrency, pick)
+		m, err := runLogins(d, ph.logins, ph.concurrency, pick)
 		if err != nil {
 			return fmt.Errorf("%s: %w", ph.name, err)
 		}
-		total += ph.logins
-		slices.Sort(lat)
-		serverRSS, pluginRSS, err := memory(srv.Process.Pid)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.2f\t%.2f\t%d\t%.1f\t%.1f\t\n", ph.name, ph.logins, float64(ph.logins)/wall.Seconds(),
-			ms(percentile(lat, 50)), ms(percentile(lat, 99)), total, serverRSS, pluginRSS)
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.2f\t%.2f\t%.3f\t%.1f\t%.1f\t\n", ph.name, m.logins, m.perSecond(),
+			ms(percentile(m.lat, 50)), ms(percentile(m.lat, 99)), m.cpuPerLogin(), m.serverRSS, m.childRSS)
 	}
-	tw.Flush()
-
-	plugins, err := procfs.ChildPIDs(srv.Process.Pid, "pingauthz-plugin")
-	if err != nil || len(plugins) != 1 {
-		return fmt.Errorf("finding the plugin process of pid %d: %v %v", srv.Process.Pid, plugins, err)
-	}
-	fmt.Printf("\nresident memory after %d logins:\n", total)
-	if err := printMemory("server (pingauthz serve)", srv.Process.Pid); err != nil {
-		return err
-	}
-	if err := printMemory("plugin (pingauthz-plugin)", plugins[0]); err != nil {
-		return err
-	}
-	if *attackPairs > 0 {
-		return attack(base, idp.Issuer(), *attackPairs, 4, users[0], srv.Process.Pid)
-	}
-	return nil
+	return tw.Flush()
 }
 
-// memory returns the VmRSS in MB of the server and of its plugin.
-func memory(server int) (serverMB, pluginMB float64, err error) {
-	plugins, err := procfs.ChildPIDs(server, "pingauthz-plugin")
-	if err != nil || len(plugins) != 1 {
-		return 0, 0, fmt.Errorf("finding the plugin process of pid %d: %v %v", server, plugins, err)
-	}
-	s, err := procfs.VmRSS(server)
-	if err != nil {
-		return 0, 0, err
-	}
-	p, err := procfs.VmRSS(plugins[0])
-	return float64(s) / 1024, float64(p) / 1024, err
-}
-
-var servingLine = regexp.MustCompile(`serving (http://127\.0\.0\.1:\d+) on`)
-
-// startServer starts `pingauthz serve` on a free loopback port and returns
-// it with its URL once it serves.
-func startServer(cli, db string, env []string) (*exec.Cmd, string, error) {
-	cmd := exec.Command(cli, "serve", "--listen", "127.0.0.1:0", "--db", db, "--log-level", "warn")
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, "", err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, "", err
-	}
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
-			go func() {
-				for sc.Scan() {
-				}
-			}()
-			return cmd, m[1], nil
-		}
-	}
-	_ = cmd.Wait()
-	return nil, "", fmt.Errorf("pingauthz serve ended before serving: %v", cmd.ProcessState)
-}
-
-func stopServer(cmd *exec.Cmd) {
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-	}
-}
-
-// runLogins runs n logins with the given concurrency and returns each
-// login's latency and the wall time.
-func runLogins(base string, n, workers int, pick func(int) pingemu.User) ([]time.Duration, time.Duration, error) {
-	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 128, IdleConnTimeout: time.Minute}
-	defer tr.CloseIdleConnections()
-	ctx := context.Background()
-	lat := make([]time.Duration, n)
-	var next atomic.Int64
-	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				u := pick(i)
-				t0 := time.Now()
-				r, err := demo.Login(ctx, demo.NewBrowserClient(tr), base, u.Username, u.Password)
-				if err == nil && (r.Status != http.StatusSeeOther || !r.Session) {
-					err = fmt.Errorf("callback status %d, session %v", r.Status, r.Session)
-				}
-				if err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = fmt.Errorf("login %s: %w", u.Username, err)
-					}
-					mu.Unlock()
-					next.Store(int64(n)) // stop the others
-					return
-				}
-				lat[i] = time.Since(t0)
-			}
-		})
-	}
-	wg.Wait()
-	return lat, time.Since(start), firstErr
-}
-
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	return sorted[int(float64(len(sorted)-1)*p/100)]
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// printMemory prints VmRSS and VmHWM (peak) of a process.
-func printMemory(label string, pid int) error {
-	status, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
-	if err != nil {
-		return err
-	}
-	fields := map[string]string{}
-	for _, line := range strings.Split(string(status), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok {
-			fields[k] = strings.TrimSpace(v)
-		}
-	}
-	fmt.Printf("  %-26s pid %-7d VmRSS %-12s VmHWM (peak) %s\n", label, pid, fields["VmRSS"], fields["VmHWM"])
-	return nil
+func sortDurations(d []time.Duration) []time.Duration {
+	slices.Sort(d)
+	return d
 }
