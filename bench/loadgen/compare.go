@@ -18,15 +18,23 @@ type row struct {
 	runs   []measured
 }
 
-// compare runs pingauthz (sign-ups and repeat logins) and oauth2-proxy
-// (logins) in alternating rounds of n logins each, with the given
-// concurrency, and prints the median of each figure and the ratios.
-func (b *bench) compare(peerBin string, rounds, n, workers, repeat int) error {
+// compare runs pingauthz (sign-ups and repeat logins), a baseline build of
+// it when baselineCLI is set, and oauth2-proxy (logins) in alternating
+// rounds of n logins each, with the given concurrency, and prints the
+// median of each figure and the ratios.
+func (b *bench) compare(peerBin, baselineCLI string, rounds, n, workers, repeat int) error {
 	pa, err := b.pingauthz("pingauthz", sqliteIn(b.dir, "compare"), 1)
 	if err != nil {
 		return err
 	}
 	defer pa.stop()
+	var base *deployment
+	if baselineCLI != "" {
+		if base, err = b.pingauthzOf(baselineCLI, "baseline", sqliteIn(b.dir, "baseline"), 1); err != nil {
+			return err
+		}
+		defer base.stop()
+	}
 	peerID := b.newClientID()
 	peer, err := startPeerRegistered(b, peerBin, peerID)
 	if err != nil {
@@ -34,15 +42,22 @@ func (b *bench) compare(peerBin string, rounds, n, workers, repeat int) error {
 	}
 	defer peer.stop()
 	// The repeat logins need users who signed up: the first ones.
-	if _, err := runLogins(pa, repeat, workers, func(i int) pingemu.User { return b.users[i] }); err != nil {
-		return fmt.Errorf("signing up the repeat users: %w", err)
-	}
-	b.next = repeat
 	rows := []*row{
 		{name: "pingauthz sign-up", d: pa, signup: true},
 		{name: "pingauthz login", d: pa},
-		{name: "oauth2-proxy login", d: peer},
 	}
+	if base != nil {
+		rows = append(rows, &row{name: "baseline sign-up", d: base, signup: true}, &row{name: "baseline login", d: base})
+	}
+	rows = append(rows, &row{name: "oauth2-proxy login", d: peer})
+	for _, rw := range rows {
+		if rw.d.child != "" && rw.signup {
+			if _, err := runLogins(rw.d, repeat, workers, func(i int) pingemu.User { return b.users[i] }); err != nil {
+				return fmt.Errorf("signing up the repeat users: %w", err)
+			}
+		}
+	}
+	b.next = repeat
 	for r := range rounds {
 		for _, rw := range rows {
 			pick := func(i int) pingemu.User { return b.users[i%repeat] }
@@ -76,9 +91,10 @@ func (b *bench) compare(peerBin string, rounds, n, workers, repeat int) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	peerRate, peerCPU := median(rows[2].runs, measured.perSecond), median(rows[2].runs, measured.cpuPerLogin)
+	peerRow := rows[len(rows)-1]
+	peerRate, peerCPU := median(peerRow.runs, measured.perSecond), median(peerRow.runs, measured.cpuPerLogin)
 	fmt.Println("\nratio to oauth2-proxy (logins/s: higher is better; CPU per login: lower is better):")
-	for _, rw := range rows[:2] {
+	for _, rw := range rows[:len(rows)-1] {
 		fmt.Printf("  %-18s logins/s x%.2f   CPU per login x%.2f\n", rw.name,
 			median(rw.runs, measured.perSecond)/peerRate, median(rw.runs, measured.cpuPerLogin)/peerCPU)
 	}

@@ -68,6 +68,7 @@ func run() error {
 	repeat := flag.Int("repeat", 64, "distinct existing users the repeat logins cycle through")
 	attackPairs := flag.Int("attack", 0, "after the login phases, flood with this many begin/error pairs from one client while a user logs in from another (0: no attack phase)")
 	peer := flag.String("peer", "", "an oauth2-proxy `binary`: instead of the phases, compare pingauthz with it in alternating rounds")
+	baseline := flag.String("baseline", "", "with -peer, another pingauthz `binary` (e.g. an older build) measured in the same rounds")
 	rounds := flag.Int("rounds", 3, "rounds of -peer")
 	perRound := flag.Int("logins", 1000, "logins of each target in each round of -peer")
 	flag.Parse()
@@ -82,6 +83,9 @@ func run() error {
 	total := *seqSignups + *parSignups
 	if *peer != "" {
 		total = *repeat + *rounds**perRound
+		if *baseline != "" {
+			total += *rounds * *perRound
+		}
 	}
 	b, err := newBench(*cli, total)
 	if err != nil {
@@ -90,7 +94,7 @@ func run() error {
 	defer b.close()
 	fmt.Printf("emulator %s, %d cores, %s\n\n", b.idp.URL(), runtime.NumCPU(), time.Now().UTC().Format(time.DateTime))
 	if *peer != "" {
-		return b.compare(*peer, *rounds, *perRound, *concurrency, *repeat)
+		return b.compare(*peer, *baseline, *rounds, *perRound, *concurrency, *repeat)
 	}
 	phases := []phase{
 		{"sign-up, sequential", *seqSignups, 1, true},
@@ -153,11 +157,16 @@ func (b *bench) close() {
 // pingauthz seeds db and starts n replicas of the server on it, with PKCE,
 // group and role sync, registered at the emulator.
 func (b *bench) pingauthz(name, db string, n int) (*deployment, error) {
-	if err := adminSeed(b.cli, db, demo.CompanyID, demo.CompanyName, demo.TeamGroup); err != nil {
+	return b.pingauthzOf(b.cli, name, db, n)
+}
+
+// pingauthzOf is pingauthz with the CLI binary cli.
+func (b *bench) pingauthzOf(cli, name, db string, n int) (*deployment, error) {
+	if err := adminSeed(cli, db, demo.CompanyID, demo.CompanyName, demo.TeamGroup); err != nil {
 		return nil, err
 	}
 	clientID := b.newClientID()
-	d, err := startPingauthz(name, b.cli, db, n, append(config.RequiredEnv(b.idp.AuthorizeURL(), b.idp.TokenURL(), clientID, clientSecret),
+	d, err := startPingauthz(name, cli, db, n, append(config.RequiredEnv(b.idp.AuthorizeURL(), b.idp.TokenURL(), clientID, clientSecret),
 		config.VarName("code_challenge", false)+"=true",
 		config.VarName("groups__enabled", false)+"=true",
 		config.VarName("groups__admins", false)+`=["`+demo.AdminGroup+`"]`,
