@@ -31,7 +31,7 @@ func newAgreement(tb testing.TB, caseSensitive bool) *agreement {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c, err := compile(withoutTests(e.Modules()))
+	c, err := compile(withoutTests(e.Modules()), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -71,14 +71,23 @@ func ParseModules(mods []Module) (map[string]*ast.Module, error) {
 }
 
 // compile parses and compiles mods, with the config constants folded (see
-// foldConfigStage), and checks that a rule defines the decision.
-func compile(mods []Module) (*ast.Compiler, error) {
+// foldConfigStage), and checks that a rule defines the decision. A call of
+// a withheld builtin that allowed does not name is a *CompileError.
+func compile(mods []Module, allowed []string) (*ast.Compiler, error) {
+	caps, err := capabilities(allowed)
+	if err != nil {
+		return nil, err
+	}
 	parsed, err := ParseModules(mods)
 	if err != nil {
 		return nil, err
 	}
+	if errs := checkBuiltins(parsed, allowed); len(errs) > 0 {
+		return nil, &CompileError{Errors: errs}
+	}
 	c := ast.NewCompiler().
 		WithDefaultRegoVersion(ast.RegoV1).
+		WithCapabilities(caps).
 		WithEnablePrintStatements(true).
 		WithStageAfterID(ast.StageCheckTypes, foldConfigStage)
 	if c.Compile(parsed); c.Failed() {

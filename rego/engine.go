@@ -50,7 +50,8 @@ func WithLogger(l hclog.Logger) Option {
 }
 
 // WithModules evaluates mods instead of EffectiveModules(cfg), e.g. a set
-// written by policy render and edited. cfg is then not read.
+// written by policy render and edited. Of cfg, only PolicyInsecureBuiltins
+// is read then (cfg may be nil).
 func WithModules(mods []Module) Option {
 	return func(o *options) { o.modules = slices.Clone(mods) }
 }
@@ -72,7 +73,11 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Engine, erro
 			return nil, err
 		}
 	}
-	compiler, err := compile(withoutTests(mods))
+	var allowed []string
+	if cfg != nil {
+		allowed = cfg.PolicyInsecureBuiltins
+	}
+	compiler, err := compile(withoutTests(mods), allowed)
 	if err != nil {
 		return nil, err
 	}

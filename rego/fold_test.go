@@ -14,7 +14,7 @@ import (
 // decision module still evaluates.
 func configRefsLeft(t *testing.T, mods []Module) []string {
 	t.Helper()
-	c, err := compile(withoutTests(mods))
+	c, err := compile(withoutTests(mods), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

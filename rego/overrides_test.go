@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -167,3 +168,76 @@ func TestOverrideExtra(t *testing.T) {
 }
 
 func equalDecision(a, b sso.Decision) bool { return jsonString(a) == jsonString(b) }
+
+// TestOverrideWithheldBuiltins checks that an override calling http.send,
+// net.* or opa.runtime is refused when it loads, naming the builtin, file
+// and line, unless policy__insecure_builtins names each builtin.
+func TestOverrideWithheldBuiltins(t *testing.T) {
+	ctx := context.Background()
+	lookup := filepath.Join("..", "testdata", "overrides", "withheld_builtins", "lookup.rego")
+	runtime := filepath.Join("..", "testdata", "overrides", "runtime", "runtime.rego")
+	for _, tc := range []struct {
+		dir     string
+		allowed []string
+		want    []string // substrings of the error; none: New succeeds
+	}{
+		{"withheld_builtins", nil, []string{
+			lookup + ":6: rego_compile_error: http.send is withheld from policies (it reaches the network); to allow it, set " +
+				config.VarName("policy__insecure_builtins", false) + `=["http.send"]`,
+			lookup + ":9: rego_compile_error: net.lookup_ip_addr is withheld",
+			lookup + ":13: rego_compile_error: net.cidr_contains is withheld",
+		}},
+		{"withheld_builtins", []string{"http.send", "net.lookup_ip_addr"}, []string{lookup + ":13: rego_compile_error: net.cidr_contains is withheld"}},
+		{"withheld_builtins", []string{"http.send", "net.lookup_ip_addr", "net.cidr_contains"}, nil},
+		{"runtime", nil, []string{runtime + ":5: rego_compile_error: opa.runtime is withheld from policies (it returns the process environment, where the client secret is)"}},
+		{"runtime", []string{"opa.runtime"}, nil},
+		{"runtime", []string{"http_send"}, []string{`policy__insecure_builtins names "http_send", which is not a withheld builtin`, "http.send, net.cidr_contains"}},
+	} {
+		t.Run(tc.dir+" "+strings.Join(tc.allowed, ","), func(t *testing.T) {
+			cfg := overrideConfig(tc.dir)
+			cfg.PolicyInsecureBuiltins = tc.allowed
+			_, err := New(ctx, cfg)
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("New: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("New accepted the override")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestCapabilitiesWithholdBuiltins checks the compiler's own guard, under
+// the named check: the capabilities lack every withheld builtin.
+func TestCapabilitiesWithholdBuiltins(t *testing.T) {
+	names := WithheldBuiltins()
+	for _, want := range []string{"http.send", "opa.runtime", "net.lookup_ip_addr", "net.cidr_contains"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("WithheldBuiltins() = %v lacks %s", names, want)
+		}
+	}
+	caps, err := capabilities([]string{"http.send"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := map[string]bool{}
+	for _, b := range caps.Builtins {
+		kept[b.Name] = true
+	}
+	for _, n := range names {
+		if kept[n] != (n == "http.send") {
+			t.Errorf("capabilities keep %s: %v", n, kept[n])
+		}
+	}
+	if !kept["count"] || !kept["regex.match"] {
+		t.Error("capabilities lost ordinary builtins")
+	}
+}

@@ -20,20 +20,32 @@ type TestOptions struct {
 	Trace bool
 	// Timeout bounds each test; zero means 5s, opa test's default.
 	Timeout time.Duration
+	// InsecureBuiltins are the withheld builtins the modules may call, as
+	// Config.PolicyInsecureBuiltins (see WithheldBuiltins).
+	InsecureBuiltins []string
 }
 
 // RunTests compiles modules with data as the base document and runs every
 // test_ rule with OPA's tester, as opa test does. Results arrive on the
 // channel, which closes when all ran; the caller must drain it (for example
 // with tester.PrettyReporter.Report).
-// A compile error is returned as a *CompileError.
+// A compile error, a call of a withheld builtin included, is returned as a
+// *CompileError.
 func RunTests(ctx context.Context, modules map[string]*ast.Module, data map[string]any, opts TestOptions) (chan *tester.Result, error) {
 	if data == nil {
 		data = map[string]any{}
 	}
+	caps, err := capabilities(opts.InsecureBuiltins)
+	if err != nil {
+		return nil, err
+	}
+	if errs := checkBuiltins(modules, opts.InsecureBuiltins); len(errs) > 0 {
+		return nil, &CompileError{Errors: errs}
+	}
 	store := inmem.NewFromObjectWithOpts(data, inmem.OptRoundTripOnWrite(true))
 	compiler := ast.NewCompiler().
 		WithDefaultRegoVersion(ast.RegoV1).
+		WithCapabilities(caps).
 		WithEnablePrintStatements(true)
 	runner := tester.NewRunner().
 		SetCompiler(compiler).

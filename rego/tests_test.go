@@ -3,6 +3,7 @@ package rego
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/tester"
@@ -53,5 +54,21 @@ func TestRunTests(t *testing.T) {
 	var ce *CompileError
 	if !errors.As(err, &ce) {
 		t.Errorf("compile error %T %v, want *CompileError", err, err)
+	}
+}
+
+func TestRunTestsWithheldBuiltins(t *testing.T) {
+	mods := []Module{
+		{Path: "p.rego", File: "p.rego", Source: []byte("package p\n\nrt := opa.runtime()\n")},
+		{Path: "p_test.rego", File: "p_test.rego", Source: []byte("package p_test\n\nimport data.p\n\ntest_env if is_object(p.rt)\n")},
+	}
+	_, err := runModules(t, mods, TestOptions{})
+	var ce *CompileError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "p.rego:3: rego_compile_error: opa.runtime is withheld") {
+		t.Errorf("error %v, want the withheld opa.runtime at p.rego:3", err)
+	}
+	results, err := runModules(t, mods, TestOptions{InsecureBuiltins: []string{"opa.runtime"}})
+	if err != nil || len(results) != 1 || !results[0].Pass() {
+		t.Errorf("opted in: %v, %v", results, err)
 	}
 }

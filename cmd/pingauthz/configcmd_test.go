@@ -65,3 +65,16 @@ func TestConfigCheckBadPolicy(t *testing.T) {
 		t.Errorf("exit %d, stderr %s", code, stderr)
 	}
 }
+
+func TestConfigCheckWithheldBuiltin(t *testing.T) {
+	dir, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "overrides", "runtime"))
+	env := append([]string{config.VarName("policy__dir", false) + "=" + dir}, baseEnv...)
+	code, _, stderr := cli(t, env, "", "config", "check")
+	if code != 2 || !strings.Contains(stderr, filepath.Join(dir, "runtime.rego")+":5: rego_compile_error: opa.runtime is withheld") {
+		t.Errorf("exit %d, stderr %s", code, stderr)
+	}
+	env = append(env, config.VarName("policy__insecure_builtins", false)+`=["opa.runtime"]`)
+	if code, _, stderr := cli(t, env, "", "config", "check"); code != 0 {
+		t.Errorf("opted in: exit %d, stderr %s", code, stderr)
+	}
+}

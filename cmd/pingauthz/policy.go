@@ -278,6 +278,7 @@ func policyTest(ctx context.Context, env *cliEnv, args []string) error {
 	var (
 		modules map[string]*ast.Module
 		data    map[string]any
+		allowed []string
 	)
 	if fs.NArg() == 1 {
 		result, err := loader.NewFileLoader().WithRegoVersion(ast.RegoV1).All([]string{fs.Arg(0)})
@@ -286,15 +287,20 @@ func policyTest(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		modules, data = result.ParsedModules(), result.Documents
 	} else {
-		mods, err := effectiveModules(env)
+		cfg, err := loadEnvConfig(env)
 		if err != nil {
 			return err
+		}
+		mods, err := rego.EffectiveModules(cfg)
+		if err != nil {
+			return &exitError{code: 2, err: err}
 		}
 		if modules, err = rego.ParseModules(mods); err != nil {
 			return &exitError{code: 2, err: err}
 		}
+		allowed = cfg.PolicyInsecureBuiltins
 	}
-	ch, err := rego.RunTests(ctx, modules, data, rego.TestOptions{Run: *runRe, Trace: *verbose, Timeout: *timeout})
+	ch, err := rego.RunTests(ctx, modules, data, rego.TestOptions{Run: *runRe, Trace: *verbose, Timeout: *timeout, InsecureBuiltins: allowed})
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}

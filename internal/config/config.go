@@ -36,6 +36,10 @@ type Config struct {
 	TokenEndpointAuthMethod string
 	// PolicyDir holds operator override policies; empty means none.
 	PolicyDir string
+	// PolicyInsecureBuiltins names builtins withheld from policies (they
+	// reach the network or the process environment) that policies may call
+	// nonetheless.
+	PolicyInsecureBuiltins []string
 
 	ClientID     string
 	ClientSecret string

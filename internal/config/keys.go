@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 )
 
@@ -102,6 +103,7 @@ func keys() []keySpec {
 				return checkOneOf(s, "client_secret_basic", "client_secret_post")
 			}),
 		stringKey("policy__dir", func(c *Config) *string { return &c.PolicyDir }, nil, checkDir),
+		listKey("policy__insecure_builtins", func(c *Config) *[]string { return &c.PolicyInsecureBuiltins }, false, checkBuiltinNames),
 		secure(stringKey("client_id", func(c *Config) *string { return &c.ClientID }, nil,
 			func(s string) string { return checkRequired(s, "the client (application) ID registered in Ping") })),
 		secure(clientSecret),
@@ -283,6 +285,19 @@ func checkNames(l []string) string {
 	}
 	return ""
 }
+
+// checkBuiltinNames accepts Rego builtin names such as "http.send"; which
+// of them may be named is the policy engine's to say.
+func checkBuiltinNames(l []string) string {
+	for _, s := range l {
+		if !builtinNameRE.MatchString(s) {
+			return fmt.Sprintf("must be a list of builtin names such as \"http.send\"; %q is not one", s)
+		}
+	}
+	return ""
+}
+
+var builtinNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$`)
 
 // checkScopes requires openid and scope tokens as RFC 6749 section 3.3
 // defines them (printable ASCII without space, '"' or '\').

@@ -84,6 +84,7 @@ func TestLoadDefaults(t *testing.T) {
 		{"require_verified_email", c.RequireVerifiedEmail, false},
 		{"token_endpoint_auth_method", c.TokenEndpointAuthMethod, ""},
 		{"policy__dir", c.PolicyDir, ""},
+		{"policy__insecure_builtins", len(c.PolicyInsecureBuiltins), 0},
 		{"default_company", c.DefaultCompany, ""},
 	}
 	for _, tc := range tests {
@@ -140,6 +141,7 @@ func TestLoadEachVariable(t *testing.T) {
 		{svc + "token_endpoint_auth_method=client_secret_post", func(c *Config) any { return c.TokenEndpointAuthMethod }, "client_secret_post"},
 		{svc + "token_endpoint_auth_method=CLIENT_SECRET_BASIC", func(c *Config) any { return c.TokenEndpointAuthMethod }, "client_secret_basic"},
 		{svc + "policy__dir=" + dir, func(c *Config) any { return c.PolicyDir }, dir},
+		{svc + "policy__insecure_builtins=[http.send, net.lookup_ip_addr]", func(c *Config) any { return c.PolicyInsecureBuiltins }, []string{"http.send", "net.lookup_ip_addr"}},
 		{sec + "default_company=\"d1b2c3\"", func(c *Config) any { return c.DefaultCompany }, "d1b2c3"},
 		{sec + "default_company=12345", func(c *Config) any { return c.DefaultCompany }, "12345"},
 		{"clearml__SERVICES__LOGIN__SSO__OAUTH_CLIENT__PING__GROUPS__ENABLED=true", func(c *Config) any { return c.Groups.Enabled }, true},
@@ -273,6 +275,7 @@ func TestLoadProblems(t *testing.T) {
 		{"scopes as boolean", nil, []string{svc + "scopes=true"}, svc + "scopes", []string{"list of strings"}},
 		{"missing policy dir", nil, []string{svc + "policy__dir=/nonexistent/pingauthz-policies"}, svc + "policy__dir", []string{"existing directory", "does not exist"}},
 		{"policy dir is a file", nil, []string{svc + "policy__dir=" + file}, svc + "policy__dir", []string{"existing directory", "not a directory"}},
+		{"bad builtin name", nil, []string{svc + `policy__insecure_builtins=["http send"]`}, svc + "policy__insecure_builtins", []string{"builtin names", `"http send"`}},
 		{"empty admin group", nil, []string{svc + `groups__admins=["ML", ""]`}, svc + "groups__admins", []string{"non-empty group names", "element 2"}},
 		{"boolean admin group", nil, []string{svc + `groups__admins=[ops, true]`}, svc + "groups__admins", []string{"element 2", "a boolean"}},
 		{"null admin group", nil, []string{svc + `groups__admins=[null]`}, svc + "groups__admins", []string{"element 1", "null"}},

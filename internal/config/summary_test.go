@@ -36,6 +36,7 @@ func TestSummary(t *testing.T) {
 		"require_verified_email":     "false",
 		"token_endpoint_auth_method": "",
 		"policy.dir":                 "",
+		"policy.insecure_builtins":   "[]",
 		"client_id":                  "my-client",
 		"client_secret":              "****",
 		"default_company":            "c1",
