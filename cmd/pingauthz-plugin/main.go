@@ -60,6 +60,7 @@ func run() error {
 		logger.Error("cannot start the provider", "error", err)
 		return errLogged
 	}
+	defer p.Close()
 	plugin.Serve(p, logger)
 	return nil
 }

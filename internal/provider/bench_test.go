@@ -19,6 +19,7 @@ func BenchmarkDecide(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { _ = p.Close() })
 	ctx := context.Background()
 	if err := p.SetDirectory(ctx, directory()); err != nil {
 		b.Fatal(err)

@@ -36,7 +36,8 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Provider implements plugin.Authenticator. It is safe for concurrent use.
+// Provider implements plugin.Authenticator. It is safe for concurrent use;
+// Close stops its background work.
 type Provider struct {
 	rp      *ping.RelyingParty
 	engine  *rego.Engine
@@ -73,6 +74,12 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Provider, erro
 	p := &Provider{rp: rp, engine: engine, log: log, debug: cfg.Debug, summary: cfg.Summary()}
 	log.Info("provider ready", "provider", config.Provider, "policy_revision", engine.Revision())
 	return p, nil
+}
+
+// Close stops the relying party's background refresh of Ping's signing
+// keys and waits for it. Logins that need keys not yet cached fail after it.
+func (p *Provider) Close() error {
+	return p.rp.Close()
 }
 
 // Info implements plugin.Authenticator.

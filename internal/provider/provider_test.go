@@ -50,6 +50,7 @@ func setup(t *testing.T, edit func(*config.Config)) (*Provider, *pingemu.Server,
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = p.Close() })
 	return p, emu, logs
 }
 
@@ -187,5 +188,28 @@ func TestNilRequests(t *testing.T) {
 		if !errors.As(err, &le) || le.Kind != plugin.KindInvalidInput {
 			t.Errorf("%s(nil): %v, want an invalid_input LoginError", name, err)
 		}
+	}
+}
+
+// TestCloseStopsKeyRefresh: after Close, a login whose keys were never
+// fetched fails as unavailable at once instead of starting a fetch.
+func TestCloseStopsKeyRefresh(t *testing.T) {
+	p, _, _ := setup(t, nil)
+	ctx := context.Background()
+	begun, err := p.Begin(ctx, &plugin.BeginRequest{RedirectURI: redirect})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := pingemu.Login(ctx, nil, begun.AuthURL, "alice", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Complete(ctx, &plugin.CompleteRequest{RedirectURI: redirect, SealedState: begun.SealedState, Query: first(cb.Query())})
+	var le *plugin.LoginError
+	if !errors.As(err, &le) || le.Kind != plugin.KindUnavailable || !strings.Contains(le.Message, "shutting down") {
+		t.Fatalf("Complete after Close: %v, want unavailable, shutting down", err)
 	}
 }

@@ -68,13 +68,16 @@ type provider struct {
 }
 
 // discoverer resolves the provider once and caches it; failures are
-// retried at most every discoveryRetry.
+// retried at most every discoveryRetry. One caller resolves at a time, and
+// the others wait for it without holding the lock, each within its own
+// context.
 type discoverer struct {
-	rp      *RelyingParty
-	mu      sync.Mutex
-	prov    *provider
-	lastErr error
-	lastTry time.Time
+	rp       *RelyingParty
+	mu       sync.Mutex
+	prov     *provider
+	lastErr  error
+	lastTry  time.Time
+	resolved chan struct{} // closed when the resolve in flight ends
 }
 
 func newDiscoverer(rp *RelyingParty) *discoverer { return &discoverer{rp: rp} }
@@ -115,27 +118,50 @@ func reasonOf(err error) string {
 }
 
 func (d *discoverer) get(ctx context.Context) (*provider, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.prov != nil {
-		return d.prov, nil
+	for {
+		d.mu.Lock()
+		if d.prov != nil {
+			d.mu.Unlock()
+			return d.prov, nil
+		}
+		now := d.rp.now()
+		if d.lastErr != nil && now.Sub(d.lastTry) < discoveryRetry && now.Sub(d.lastTry) >= 0 {
+			err := d.lastErr
+			d.mu.Unlock()
+			return nil, err
+		}
+		if wait := d.resolved; wait != nil {
+			d.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, &DiscoveryError{Transient: true, Reason: "the login ended while waiting for the discovery document", Err: ctx.Err()}
+			}
+		}
+		done := make(chan struct{})
+		d.resolved = done
+		d.mu.Unlock()
+
+		start := time.Now()
+		p, err := d.resolve(ctx)
+		d.mu.Lock()
+		d.lastTry, d.resolved = now, nil
+		if err != nil {
+			d.lastErr = err
+		} else {
+			d.prov, d.lastErr = p, nil
+		}
+		d.mu.Unlock()
+		close(done)
+		if err != nil {
+			return nil, err
+		}
+		d.rp.step("discovery", start, "issuer", p.meta.Issuer, "jwks_url", p.meta.JWKSURL,
+			"userinfo_url", p.meta.UserinfoURL, "token_auth_method", p.meta.TokenAuthMethod,
+			"signing_algs", p.meta.SigningAlgs, "discovered", p.meta.Discovered)
+		return p, nil
 	}
-	now := d.rp.now()
-	if d.lastErr != nil && now.Sub(d.lastTry) < discoveryRetry && now.Sub(d.lastTry) >= 0 {
-		return nil, d.lastErr
-	}
-	start := time.Now()
-	p, err := d.resolve(ctx)
-	d.lastTry = now
-	if err != nil {
-		d.lastErr = err
-		return nil, err
-	}
-	d.prov, d.lastErr = p, nil
-	d.rp.step("discovery", start, "issuer", p.meta.Issuer, "jwks_url", p.meta.JWKSURL,
-		"userinfo_url", p.meta.UserinfoURL, "token_auth_method", p.meta.TokenAuthMethod,
-		"signing_algs", p.meta.SigningAlgs, "discovered", p.meta.Discovered)
-	return p, nil
 }
 
 func (d *discoverer) resolve(ctx context.Context) (*provider, error) {

@@ -58,15 +58,18 @@ func TestChooseAuthMethod(t *testing.T) {
 }
 
 // fakeOP serves a discovery document built by doc at <base>/as/.well-known.
+// While hold is set, requests wait until it is closed.
 type fakeOP struct {
 	srv    *httptest.Server
 	status atomic.Int32
 	hits   atomic.Int32
 	doc    func(base string) map[string]any
+	hold   atomic.Pointer[chan struct{}]
+	held   chan struct{}
 }
 
 func newFakeOP(t *testing.T, doc func(base string) map[string]any) *fakeOP {
-	f := &fakeOP{doc: doc}
+	f := &fakeOP{doc: doc, held: make(chan struct{}, 16)}
 	f.status.Store(http.StatusOK)
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/as/.well-known/openid-configuration" {
@@ -74,6 +77,14 @@ func newFakeOP(t *testing.T, doc func(base string) map[string]any) *fakeOP {
 			return
 		}
 		f.hits.Add(1)
+		if hold := f.hold.Load(); hold != nil {
+			f.held <- struct{}{}
+			select {
+			case <-*hold:
+			case <-r.Context().Done():
+				return
+			}
+		}
 		if s := int(f.status.Load()); s != http.StatusOK {
 			w.WriteHeader(s)
 			return
@@ -93,11 +104,7 @@ func newRPFor(t *testing.T, base string, mutate func(*config.Config), now func()
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	rp, err := New(context.Background(), Options{Config: &cfg, Now: now, ExchangeTimeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rp
+	return newRP(t, Options{Config: &cfg, Now: now, ExchangeTimeout: 2 * time.Second})
 }
 
 func TestDiscoveryCustomDomainIssuer(t *testing.T) {
@@ -244,4 +251,43 @@ func TestNoDiscovery(t *testing.T) {
 			t.Fatalf("Discover error %v", err)
 		}
 	})
+}
+
+// TestDiscoveryWaitHoldsNoLock: while one login waits for a hung discovery
+// document, another login's deadline still ends its wait, and the first
+// login completes once the document arrives.
+func TestDiscoveryWaitHoldsNoLock(t *testing.T) {
+	op := newFakeOP(t, func(base string) map[string]any {
+		return map[string]any{"issuer": base + "/as", "authorization_endpoint": base + "/as/authorize",
+			"token_endpoint": base + "/as/token", "jwks_uri": base + "/as/jwks"}
+	})
+	hold := make(chan struct{})
+	op.hold.Store(&hold)
+	rp := newRP(t, Options{Config: &cfgT{AuthorizeURL: op.srv.URL + "/as/authorize", AccessTokenURL: op.srv.URL + "/as/token",
+		ClientID: testClientID, ClientSecret: testSecret}, ExchangeTimeout: time.Hour})
+	first := make(chan error, 1)
+	go func() {
+		_, err := rp.Discover(context.Background())
+		first <- err
+	}()
+	receive(t, op.held, "the discovery request")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	second := make(chan error, 1)
+	go func() {
+		_, _, err := rp.Begin(ctx, testRedirect, "/")
+		second <- err
+	}()
+	err := receive(t, second, "the second login to give up")
+	if le, ok := err.(*plugin.LoginError); !ok || le.Kind != plugin.KindUnavailable {
+		t.Fatalf("Begin with an ended context: %#v, want unavailable", err)
+	}
+	op.hold.Store(nil)
+	close(hold)
+	if err := receive(t, first, "the first discovery"); err != nil {
+		t.Fatalf("the first discovery: %v", err)
+	}
+	if n := op.hits.Load(); n != 1 {
+		t.Errorf("discovery fetched %d times, want 1", n)
+	}
 }

@@ -75,7 +75,10 @@ type DiscoveryError struct {
 }
 
 func (e *DiscoveryError) Error() string {
-	s := "ping: discovery " + e.URL + ": " + e.Reason
+	s := "ping: discovery: " + e.Reason
+	if e.URL != "" {
+		s = "ping: discovery " + e.URL + ": " + e.Reason
+	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
 	}

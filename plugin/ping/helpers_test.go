@@ -57,6 +57,7 @@ type envOpts struct {
 	emuNow     func() time.Time
 	rpNow      func() time.Time
 	exchangeTO time.Duration
+	after      func(time.Duration) <-chan time.Time // the JWKS refresh timer
 	// defaultClient leaves Options.HTTPClient nil; rec then sees nothing.
 	defaultClient bool
 	logOutput     io.Writer
@@ -106,17 +107,26 @@ func newTestEnv(t testing.TB, o envOpts) *testEnv {
 	if o.defaultClient {
 		hc = nil
 	}
-	rp, err := New(context.Background(), Options{
+	rp := newRP(t, Options{
 		Config:          &cfg,
 		HTTPClient:      hc,
 		Logger:          logger,
 		Now:             o.rpNow,
 		ExchangeTimeout: o.exchangeTO,
+		after:           o.after,
 	})
+	return &testEnv{emu: emu, rp: rp, cfg: &cfg, rec: rec}
+}
+
+// newRP returns a relying party that is closed when the test ends.
+func newRP(t testing.TB, opts Options) *RelyingParty {
+	t.Helper()
+	rp, err := New(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	return &testEnv{emu: emu, rp: rp, cfg: &cfg, rec: rec}
+	t.Cleanup(func() { _ = rp.Close() })
+	return rp
 }
 
 // begin starts a login and drives the emulator's login form; it returns the

@@ -1,7 +1,6 @@
 package ping
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"testing"
@@ -18,10 +17,7 @@ func TestCheckIDToken(t *testing.T) {
 	clk := newClock()
 	now := clk.Now()
 	cfg := validConfig()
-	rp, err := New(context.Background(), Options{Config: &cfg, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rp := newRP(t, Options{Config: &cfg, Now: clk.Now})
 	st := loginState{ID: "id", State: "st", Nonce: "the-nonce"}
 	const accessToken = "opaque-access-token"
 	sum := sha256.Sum256([]byte(accessToken))

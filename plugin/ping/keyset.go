@@ -6,48 +6,42 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/time/rate"
-
-	"github.com/pingauthz/pingauthz/plugin"
 )
 
-const (
-	// keysMaxAge is how long a fetched JWKS is used before it is reloaded,
-	// so unpublished keys stop being trusted.
-	keysMaxAge = time.Hour
-	// refetchEvery and refetchBurst limit reloads caused by unknown kids.
-	refetchEvery = 10 * time.Second
-	refetchBurst = 2
-)
-
-// errKeysUnavailable wraps a JWKS that could not be fetched; retrying later
-// may succeed.
-var errKeysUnavailable = errors.New("JWKS cannot be fetched")
-
-// keySet is the oidc.KeySet of the provider: it caches the JWKS, reloads it
-// when a token names an unknown kid (rate-limited), and picks the key the
-// way a conformant relying party must (a token without kid is accepted only
-// when exactly one usable key exists). HMAC algorithms use the client secret
-// and only when secret is set.
+// keySet is the oidc.KeySet of the provider. It caches the JWKS and picks
+// the key the way a conformant relying party must (a token without kid is
+// accepted only when exactly one usable key exists). HMAC algorithms use the
+// client secret and only when secret is set.
+//
+// One background goroutine does every fetch: the scheduled refresh every
+// keysMaxAge (with backoff after failures), the first fetch a login waits
+// for, and the rate-limited refetch for an unknown kid. No lock is held
+// across network I/O, and a login whose kid is cached never waits for a
+// refresh, however late or failing.
 type keySet struct {
 	url     string
 	secret  []byte
 	algs    []jose.SignatureAlgorithm // asymmetric, plus HMAC with a secret
 	rp      *RelyingParty
 	limiter *rate.Limiter
+	wake    chan struct{} // a login asks the loop to look again
 
-	mu      sync.Mutex
-	keys    []jose.JSONWebKey
-	fetched time.Time
+	mu       sync.Mutex
+	keys     []jose.JSONWebKey
+	next     time.Time // the scheduled refresh; zero before the first fetch
+	failures int       // consecutive failed fetches
+	lastTry  time.Time
+	lastErr  error
+	pending  *fetch // the fetch the loop runs next or is running
+	closed   bool
 }
 
 func newKeySet(url string, secret []byte, rp *RelyingParty) *keySet {
@@ -60,7 +54,12 @@ func newKeySet(url string, secret []byte, rp *RelyingParty) *keySet {
 			algs = append(algs, jose.SignatureAlgorithm(a))
 		}
 	}
-	return &keySet{url: url, secret: secret, algs: algs, rp: rp, limiter: rate.NewLimiter(rate.Every(refetchEvery), refetchBurst)}
+	k := &keySet{url: url, secret: secret, algs: algs, rp: rp,
+		limiter: rate.NewLimiter(rate.Every(refetchEvery), refetchBurst), wake: make(chan struct{}, 1)}
+	if !rp.goBackground(k.loop) {
+		k.closed = true
+	}
+	return k
 }
 
 // VerifySignature implements oidc.KeySet for compact JWS tokens.
@@ -99,26 +98,28 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 }
 
 // candidates returns the keys a token with this kid and alg may be checked
-// against, reloading the JWKS once when none fits.
+// against. It waits for the first fetch, and for one rate-limited refetch
+// when no cached key fits.
 func (k *keySet) candidates(ctx context.Context, kid, alg string) ([]jose.JSONWebKey, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
 	now := k.rp.now()
-	reloaded := false
-	if k.keys == nil || now.Sub(k.fetched) > keysMaxAge || now.Before(k.fetched) {
-		if err := k.reload(ctx, "initial or aged"); err != nil && k.keys == nil {
+	keys, fetched := k.cached(now)
+	if !fetched {
+		if err := k.await(ctx, k.request(now, "initial")); err != nil {
 			return nil, err
 		}
-		reloaded = true
+		keys, _ = k.cached(now)
 	}
-	cands := usableKeys(k.keys, kid, alg)
-	if len(cands) == 0 && !reloaded {
-		if !k.limiter.AllowN(now, 1) {
-			k.rp.log.Warn("ping: JWKS reload rate-limited", "kid", kid, "alg", alg)
-		} else if err := k.reload(ctx, "unknown kid"); err != nil {
-			return nil, err
-		} else {
-			cands = usableKeys(k.keys, kid, alg)
+	cands := usableKeys(keys, kid, alg)
+	if len(cands) == 0 && fetched {
+		switch f := k.request(now, "unknown kid"); {
+		case f == nil:
+			k.rp.log.Warn("ping: JWKS reload rate-limited", "kid", kid, "alg", alg, "url", k.url)
+		default:
+			if err := k.await(ctx, f); err != nil {
+				return nil, err
+			}
+			keys, _ = k.cached(now)
+			cands = usableKeys(keys, kid, alg)
 		}
 	}
 	switch {
@@ -130,64 +131,6 @@ func (k *keySet) candidates(ctx context.Context, kid, alg string) ([]jose.JSONWe
 		return nil, fmt.Errorf("%w (%d keys for %s)", errKidAbsentMultiple, len(cands), alg)
 	}
 	return cands, nil
-}
-
-// reload fetches the JWKS; on failure the cached keys stay. Callers hold mu.
-func (k *keySet) reload(ctx context.Context, why string) error {
-	start := time.Now()
-	ctx, cancel := k.rp.withTimeout(ctx)
-	defer cancel()
-	body, status, _, err := k.rp.get(ctx, epJWKS, k.url, "")
-	if err == nil && status != http.StatusOK {
-		err = fmt.Errorf("status %d", status)
-	}
-	var keys []jose.JSONWebKey
-	if err == nil {
-		keys, err = parseJWKS(body, k.rp)
-	}
-	if err != nil {
-		k.rp.log.Warn("ping: JWKS fetch failed", "url", k.url, "error", err)
-		return fmt.Errorf("%w: %s: %w", errKeysUnavailable, k.url, err)
-	}
-	k.keys, k.fetched = keys, k.rp.now()
-	kids := make([]string, len(keys))
-	for i, key := range keys {
-		kids[i] = key.KeyID
-	}
-	k.rp.step("jwks", start, "reason", why, "url", k.url, "kids", kids)
-	return nil
-}
-
-// keysError is the login error for a JWKS that could not be fetched.
-func keysError(err error) *Error {
-	if re := redirectError(err); re != nil {
-		return re
-	}
-	return newError(plugin.KindUnavailable, "the identity provider's signing keys (JWKS endpoint) could not be fetched; try again later", err)
-}
-
-// parseJWKS reads a JWK Set, skipping keys go-jose cannot read and
-// non-public keys, so one odd key does not hide the others.
-func parseJWKS(body []byte, rp *RelyingParty) ([]jose.JSONWebKey, error) {
-	var set struct {
-		Keys []json.RawMessage `json:"keys"`
-	}
-	if err := json.Unmarshal(body, &set); err != nil {
-		return nil, fmt.Errorf("malformed JWKS: %v", err)
-	}
-	keys := make([]jose.JSONWebKey, 0, len(set.Keys))
-	for i, raw := range set.Keys {
-		var key jose.JSONWebKey
-		if err := key.UnmarshalJSON(raw); err != nil {
-			rp.log.Debug("ping: JWKS key skipped", "index", i, "error", err)
-			continue
-		}
-		if !key.Valid() || !key.IsPublic() {
-			continue
-		}
-		keys = append(keys, key)
-	}
-	return keys, nil
 }
 
 // usableKeys filters keys by kid (when given), use, alg and key type.

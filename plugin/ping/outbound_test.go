@@ -116,10 +116,7 @@ func TestCallerClientUnchanged(t *testing.T) {
 	cfg.AuthorizeURL, cfg.AccessTokenURL = "http://127.0.0.1:1/as/authorize", "http://127.0.0.1:1/as/token"
 	cfg.ClientID, cfg.ClientSecret = testClientID, testSecret
 	mine := &http.Client{}
-	rp, err := New(context.Background(), Options{Config: &cfg, HTTPClient: mine})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rp := newRP(t, Options{Config: &cfg, HTTPClient: mine})
 	if mine.CheckRedirect != nil {
 		t.Error("New set CheckRedirect on the caller's client")
 	}

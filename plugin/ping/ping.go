@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -56,25 +57,36 @@ type Options struct {
 	// StateTTL is how long a sealed login state stays valid; zero means
 	// DefaultStateTTL.
 	StateTTL time.Duration
+
+	// after is the timer of the background JWKS refresh; nil is time.After.
+	after func(time.Duration) <-chan time.Time
 }
 
-// RelyingParty runs Ping logins. It is safe for concurrent use.
+// RelyingParty runs Ping logins. It is safe for concurrent use. Close stops
+// its background JWKS refresh.
 type RelyingParty struct {
 	cfg             config.Config
 	hc              *http.Client
 	log             hclog.Logger
 	now             func() time.Time
+	after           func(time.Duration) <-chan time.Time
 	exchangeTimeout time.Duration
 	derivedIssuer   string
 	sealer          *sealer
 	disc            *discoverer
+
+	bg      context.Context // canceled by Close
+	stopBg  context.CancelFunc
+	bgMu    sync.Mutex
+	closed  bool
+	running sync.WaitGroup
 }
 
 // New validates the configuration and returns a relying party. It does not
 // contact the provider: discovery happens at the first Begin (or Discover)
 // and its errors name the variables to set.
 func New(ctx context.Context, opts Options) (*RelyingParty, error) {
-	_ = ctx
+	_ = ctx // New does no I/O; the background refresh outlives ctx until Close
 	if opts.Config == nil {
 		return nil, errors.New("ping: Options.Config is nil")
 	}
@@ -87,14 +99,19 @@ func New(ctx context.Context, opts Options) (*RelyingParty, error) {
 		hc:              httpClient(opts.HTTPClient),
 		log:             opts.Logger,
 		now:             opts.Now,
+		after:           opts.after,
 		exchangeTimeout: opts.ExchangeTimeout,
 		derivedIssuer:   derived,
 	}
+	rp.bg, rp.stopBg = context.WithCancel(context.Background())
 	if rp.log == nil {
 		rp.log = hclog.NewNullLogger()
 	}
 	if rp.now == nil {
 		rp.now = time.Now
+	}
+	if rp.after == nil {
+		rp.after = time.After
 	}
 	if rp.exchangeTimeout <= 0 {
 		rp.exchangeTimeout = DefaultExchangeTimeout
@@ -109,6 +126,34 @@ func New(ctx context.Context, opts Options) (*RelyingParty, error) {
 	}
 	rp.disc = newDiscoverer(rp)
 	return rp, nil
+}
+
+// Close stops the background refresh of the provider's keys, canceling a
+// fetch in flight, and waits for it to end. Logins that need keys not yet
+// cached fail afterwards. Close may be called more than once.
+func (rp *RelyingParty) Close() error {
+	rp.bgMu.Lock()
+	rp.closed = true
+	rp.stopBg()
+	rp.bgMu.Unlock()
+	rp.running.Wait()
+	return nil
+}
+
+// goBackground runs f in a goroutine that Close stops (through f's stop
+// channel) and waits for. It reports false, running nothing, after Close.
+func (rp *RelyingParty) goBackground(f func(stop <-chan struct{})) bool {
+	rp.bgMu.Lock()
+	defer rp.bgMu.Unlock()
+	if rp.closed {
+		return false
+	}
+	rp.running.Add(1)
+	go func() {
+		defer rp.running.Done()
+		f(rp.bg.Done())
+	}()
+	return true
 }
 
 // EnvName returns the full name of a variable under the provider's

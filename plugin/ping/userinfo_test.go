@@ -97,10 +97,7 @@ func TestUserinfoResponses(t *testing.T) {
 			}))
 			t.Cleanup(srv.Close)
 			cfg := validConfig()
-			rp, err := New(context.Background(), Options{Config: &cfg})
-			if err != nil {
-				t.Fatal(err)
-			}
+			rp := newRP(t, Options{Config: &cfg})
 			p := &provider{meta: Metadata{Issuer: issuer, UserinfoURL: srv.URL}, keys: newKeySet(j.srv.URL, nil, rp)}
 			claims, err := rp.userinfo(context.Background(), p, "the-access-token", sub)
 			if tc.cause != nil {
