@@ -12,10 +12,11 @@ import (
 	"github.com/pingauthz/pingauthz/internal/store"
 )
 
-const adminUsageHead = `Usage: pingauthz admin --db PATH COMMAND [arguments]
+const adminUsageHead = `Usage: pingauthz admin --db PATH|URL COMMAND [arguments]
 
-Manages the server's directory. A running server picks the changes up within
-its --directory-poll interval. --db may also follow the command.
+Manages the server's directory: a SQLite file or a PostgreSQL database
+(--db postgres://user@host/name). Running servers pick the changes up within
+a second. --db may also follow the command.
 
 Commands:
 `
@@ -31,8 +32,9 @@ type adminSpec struct {
 	name    string // "company add"
 	args    string // the synopsis after the name
 	summary string
-	// readOnly commands need an existing database; the others create it.
-	readOnly bool
+	// existing: the command needs an existing database; the others
+	// create a SQLite file that does not exist.
+	existing bool
 	// required names the flags that must be set.
 	required []string
 	// define adds the command's flags to fs and returns its positional
@@ -46,8 +48,11 @@ type adminRun func(ctx context.Context, c *adminCmd, pos []string) error
 // adminCmd is what a running admin command uses.
 type adminCmd struct {
 	st             *store.Store
+	stdin          io.Reader
 	stdout, stderr io.Writer
 }
+
+const dbUsage = "the directory: a SQLite database `file` or a postgres:// URL (required)"
 
 // adminCommands lists the admin commands in the order help shows them.
 func adminCommands() []adminSpec {
@@ -55,23 +60,27 @@ func adminCommands() []adminSpec {
 	return []adminSpec{
 		{name: "company add", args: "ID [--name NAME]", summary: "create a company", define: companyAdd},
 		{name: "company list", args: "[--json]", summary: "list companies with their groups and number of users",
-			readOnly: true, define: companyList},
+			existing: true, define: companyList},
 		{name: "company rm", args: "ID", summary: "remove a company with its groups and whitelist entries; refused while users belong to it",
 			define: companyRm},
 		{name: "group add", args: "--company ID NAME", summary: "create a group in a company", required: company, define: groupCmd("add")},
 		{name: "group rm", args: "--company ID NAME", summary: "remove a group and every membership in it", required: company, define: groupCmd("rm")},
 		{name: "group list", args: "[--company ID] [--json]", summary: "list groups with their number of members",
-			readOnly: true, define: groupList},
+			existing: true, define: groupList},
 		{name: "whitelist add", args: "--company ID [--admin] EMAIL|@DOMAIN", summary: "let an email or a domain sign up into a company",
 			required: company, define: whitelistAdd},
 		{name: "whitelist rm", args: "[--company ID] EMAIL|@DOMAIN", summary: "remove a whitelist entry", define: whitelistRm},
-		{name: "whitelist list", args: "[--company ID] [--json]", summary: "list the whitelist", readOnly: true, define: whitelistList},
+		{name: "whitelist list", args: "[--company ID] [--json]", summary: "list the whitelist", existing: true, define: whitelistList},
 		{name: "membership add", args: "--company ID --user USER GROUP",
 			summary:  "add a user (id or email) to a group as an administrator's grant, which logins keep",
 			required: []string{"company", "user"}, define: membershipCmd("add")},
 		{name: "membership rm", args: "--company ID --user USER GROUP", summary: "remove a user (id or email) from a group",
 			required: []string{"company", "user"}, define: membershipCmd("rm")},
-		{name: "user list", args: "[--json]", summary: "list users with their groups", readOnly: true, define: userList},
+		{name: "user list", args: "[--json]", summary: "list users with their groups", existing: true, define: userList},
+		{name: "migrate", summary: "apply pending schema migrations and print the schema version", existing: true, define: migrateCmd},
+		{name: "export", args: "[--no-sessions] > FILE", summary: "write the whole directory, users and sessions included, as JSON",
+			existing: true, define: exportCmd},
+		{name: "import", args: "< FILE", summary: "read a directory that export wrote into a new, empty database", define: importCmd},
 	}
 }
 
@@ -80,7 +89,7 @@ func runAdmin(ctx context.Context, env *cliEnv, args []string) error {
 	cmds := adminCommands()
 	fs := flag.NewFlagSet("admin", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	db := fs.String("db", "", "SQLite database `file` (required)")
+	db := fs.String("db", "", dbUsage)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printAdminUsage(env.stdout, fs, cmds)
@@ -103,7 +112,7 @@ func runAdmin(ctx context.Context, env *cliEnv, args []string) error {
 	// Parse the command's own arguments before touching the database.
 	cfs := flag.NewFlagSet(spec.name, flag.ContinueOnError)
 	cfs.SetOutput(io.Discard)
-	cfs.StringVar(db, "db", *db, "SQLite database `file` (required)")
+	cfs.StringVar(db, "db", *db, dbUsage)
 	names, run := spec.define(cfs)
 	pos, err := parseArgs(cfs, rest, names)
 	if errors.Is(err, flag.ErrHelp) {
@@ -121,8 +130,8 @@ func runAdmin(ctx context.Context, env *cliEnv, args []string) error {
 	if *db == "" {
 		return usageErr("admin: --db is required")
 	}
-	return openAndRun(ctx, env, *db, spec.readOnly, func(ctx context.Context, st *store.Store) error {
-		return run(ctx, &adminCmd{st: st, stdout: env.stdout, stderr: env.stderr}, pos)
+	return openAndRun(ctx, env, *db, spec.existing, func(ctx context.Context, st *store.Store) error {
+		return run(ctx, &adminCmd{st: st, stdin: env.stdin, stdout: env.stdout, stderr: env.stderr}, pos)
 	})
 }
 
@@ -130,14 +139,6 @@ func runAdmin(ctx context.Context, env *cliEnv, args []string) error {
 // arguments after its name; it returns flag.ErrHelp for "-h" where a
 // command name is expected.
 func findAdminCommand(cmds []adminSpec, args []string) (adminSpec, []string, error) {
-	for i := 0; i < len(args) && i < 2; i++ {
-		if isHelpFlag(args[i]) {
-			return adminSpec{}, nil, flag.ErrHelp
-		}
-	}
-	if len(args) == 0 {
-		return adminSpec{}, nil, usageErr("admin: want a command, e.g. `company add ID`")
-	}
 	for _, n := range []int{2, 1} {
 		if len(args) < n {
 			continue
@@ -149,7 +150,15 @@ func findAdminCommand(cmds []adminSpec, args []string) (adminSpec, []string, err
 			}
 		}
 	}
-	if len(args) == 1 {
+	for i := 0; i < len(args) && i < 2; i++ {
+		if isHelpFlag(args[i]) {
+			return adminSpec{}, nil, flag.ErrHelp
+		}
+	}
+	switch len(args) {
+	case 0:
+		return adminSpec{}, nil, usageErr("admin: want a command, e.g. `company add ID`")
+	case 1:
 		return adminSpec{}, nil, usageErr("admin: want a command, e.g. `company add ID`; %q is not one", args[0])
 	}
 	return adminSpec{}, nil, usageErr("admin: unknown command %q; run `pingauthz admin -h` for the list", strings.Join(args[:2], " "))
@@ -166,7 +175,7 @@ func isHelpFlag(a string) bool {
 func printAdminUsage(w io.Writer, fs *flag.FlagSet, cmds []adminSpec) {
 	fmt.Fprint(w, adminUsageHead)
 	for _, c := range cmds {
-		fmt.Fprintf(w, "  %s %s\n      %s\n", c.name, c.args, c.summary)
+		fmt.Fprintf(w, "  %s\n      %s\n", strings.TrimSpace(c.name+" "+c.args), c.summary)
 	}
 	fmt.Fprint(w, adminUsageTail)
 	fs.SetOutput(w)
@@ -175,7 +184,7 @@ func printAdminUsage(w io.Writer, fs *flag.FlagSet, cmds []adminSpec) {
 }
 
 func printCommandUsage(w io.Writer, c adminSpec, fs *flag.FlagSet) {
-	fmt.Fprintf(w, "Usage: pingauthz admin --db PATH %s %s\n\n%s.\n\nFlags:\n", c.name, c.args, upperFirst(c.summary))
+	fmt.Fprintf(w, "Usage: pingauthz admin --db PATH|URL %s\n\n%s.\n\nFlags:\n", strings.TrimSpace(c.name+" "+c.args), upperFirst(c.summary))
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
@@ -188,12 +197,14 @@ func upperFirst(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// openAndRun opens the database at db and runs fn on it. A read-only
-// command needs an existing database file; a write command that fails on a
-// database file it created removes that file again.
-func openAndRun(ctx context.Context, env *cliEnv, db string, readOnly bool, fn func(context.Context, *store.Store) error) error {
+// openAndRun opens the database db and runs fn on it. With existing, a
+// SQLite file must exist; a command that fails on a SQLite file it created
+// removes that file again.
+func openAndRun(ctx context.Context, env *cliEnv, db string, existing bool, fn func(context.Context, *store.Store) error) error {
 	created := false
-	if readOnly {
+	if store.IsPostgres(db) {
+		// The server says whether the database exists.
+	} else if existing {
 		if _, err := os.Stat(db); err != nil {
 			return fmt.Errorf("admin: --db %s: %w", db, err)
 		}

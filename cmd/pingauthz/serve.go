@@ -23,8 +23,8 @@ import (
 
 const serveUsage = `Usage: pingauthz serve --db PATH [flags]
 
-Runs the reference server: the login pages on --listen, users in the SQLite
-file --db, and the plugin process doing the Ping login. The Ping settings come
+Runs the reference server: the login pages on --listen, users in --db (a
+SQLite file or a postgres:// URL), and the plugin process doing the Ping login. The Ping settings come
 from the CLEARML__... environment and are checked before anything starts.
 The callback URL to register at Ping is <public-url>` + host.CallbackPath + `.
 
@@ -53,7 +53,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	}
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "`address` to listen on")
 	fs.StringVar(&f.publicURL, "public-url", "", "external origin of the server, e.g. https://clearml.example.com (default: http://<listen address>)")
-	fs.StringVar(&f.db, "db", "", "SQLite database `file` (created when absent; required)")
+	fs.StringVar(&f.db, "db", "", "the directory: a SQLite database `file` (created when absent) or a postgres:// URL (required)")
 	fs.StringVar(&f.pluginPath, "plugin", "", "plugin binary `path`, resolved once to an absolute path with symlinks resolved; a bare name is a file in the working directory, never looked up on PATH (default: "+server.PluginName+" next to this executable)")
 	fs.StringVar(&f.pluginSHA, "plugin-sha256", "", "expected SHA-256 of the plugin binary, in `hex`; checked before every launch")
 	fs.DurationVar(&f.directoryPoll, "directory-poll", server.DefaultDirectoryPoll, "how often to look for directory changes made by another process, e.g. the admin command (0 turns it off)")

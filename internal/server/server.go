@@ -37,7 +37,8 @@ const (
 
 // Config configures Open.
 type Config struct {
-	// DBPath is the SQLite directory file; it is created when absent.
+	// DBPath is the directory: a SQLite file (created when absent) or a
+	// postgres:// URL (see store.Open).
 	DBPath string
 	// PluginPath is the plugin binary; PluginChecksum, when set, is its SHA-256.
 	PluginPath     string

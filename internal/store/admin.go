@@ -23,15 +23,15 @@ func (s *Store) AddCompany(ctx context.Context, id, name string) error {
 	if err := checkName("company name", name); err != nil {
 		return err
 	}
-	return s.writeDirectory(ctx, func(tx *sql.Tx) error {
-		ok, err := companyExists(ctx, tx, id)
+	return s.writeDirectory(ctx, func(t *tx) error {
+		ok, err := companyExists(ctx, t, id)
 		if err != nil {
 			return err
 		}
 		if ok {
 			return &ExistsError{Kind: "company", Key: fmt.Sprintf("%q", id)}
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO companies (id, name) VALUES (?, ?)", id, name); err != nil {
+		if _, err := t.exec(ctx, "INSERT INTO companies (id, name) VALUES (?, ?)", id, name); err != nil {
 			return fmt.Errorf("store: add company %q: %w", id, err)
 		}
 		return nil
@@ -42,19 +42,19 @@ func (s *Store) AddCompany(ctx context.Context, id, name string) error {
 // is refused with an *InUseError while users belong to the company (the
 // database refuses it too, so a concurrent sign-up cannot slip in).
 func (s *Store) RemoveCompany(ctx context.Context, id string) error {
-	return s.writeDirectory(ctx, func(tx *sql.Tx) error {
-		if err := requireCompany(ctx, tx, id); err != nil {
+	return s.writeDirectory(ctx, func(t *tx) error {
+		if err := requireCompany(ctx, t, id); err != nil {
 			return err
 		}
 		var users int
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM users WHERE company = ?", id).Scan(&users); err != nil {
+		if err := t.queryRow(ctx, "SELECT count(*) FROM users WHERE company = ?", id).Scan(&users); err != nil {
 			return fmt.Errorf("store: count the users of company %q: %w", id, err)
 		}
 		if users > 0 {
 			return &InUseError{Kind: "company", Key: fmt.Sprintf("%q", id), Users: users}
 		}
 		// ON DELETE CASCADE removes the groups and whitelist entries.
-		if _, err := tx.ExecContext(ctx, "DELETE FROM companies WHERE id = ?", id); err != nil {
+		if _, err := t.exec(ctx, "DELETE FROM companies WHERE id = ?", id); err != nil {
 			return fmt.Errorf("store: remove company %q: %w", id, err)
 		}
 		return nil
@@ -75,10 +75,10 @@ type CompanyInfo struct {
 // number of users.
 func (s *Store) Companies(ctx context.Context) ([]CompanyInfo, error) {
 	out := []CompanyInfo{}
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(t *tx) error {
 		out = out[:0]
 		index := map[string]int{}
-		err := eachRow(ctx, tx, `
+		err := t.each(ctx, `
 SELECT c.id, c.name, (SELECT count(*) FROM users u WHERE u.company = c.id) FROM companies c ORDER BY c.id`,
 			func(rows *sql.Rows) error {
 				c := CompanyInfo{Groups: []string{}}
@@ -92,7 +92,7 @@ SELECT c.id, c.name, (SELECT count(*) FROM users u WHERE u.company = c.id) FROM 
 		if err != nil {
 			return fmt.Errorf("store: list companies: %w", err)
 		}
-		return eachRow(ctx, tx, "SELECT company, name FROM groups ORDER BY company, name", func(rows *sql.Rows) error {
+		return t.each(ctx, "SELECT company, name FROM groups ORDER BY company, name", func(rows *sql.Rows) error {
 			var company, name string
 			if err := rows.Scan(&company, &name); err != nil {
 				return fmt.Errorf("store: list groups: %w", err)
@@ -121,14 +121,14 @@ type GroupInfo struct {
 // unknown company is a NotFoundError.
 func (s *Store) Groups(ctx context.Context, company string) ([]GroupInfo, error) {
 	out := []GroupInfo{}
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(t *tx) error {
 		out = out[:0]
 		if company != "" {
-			if err := requireCompany(ctx, tx, company); err != nil {
+			if err := requireCompany(ctx, t, company); err != nil {
 				return err
 			}
 		}
-		return eachRow(ctx, tx, `
+		return t.each(ctx, `
 SELECT g.company, g.name, (SELECT count(*) FROM memberships m WHERE m.group_id = g.id) FROM groups g
 WHERE ? = '' OR g.company = ? ORDER BY g.company, g.name`, func(rows *sql.Rows) error {
 			var g GroupInfo
@@ -151,18 +151,18 @@ func (s *Store) AddGroup(ctx context.Context, company, name string) error {
 	if err := checkName("group name", name); err != nil {
 		return err
 	}
-	return s.writeDirectory(ctx, func(tx *sql.Tx) error {
-		if err := requireCompany(ctx, tx, company); err != nil {
+	return s.writeDirectory(ctx, func(t *tx) error {
+		if err := requireCompany(ctx, t, company); err != nil {
 			return err
 		}
-		_, err := groupID(ctx, tx, company, name)
+		_, err := groupID(ctx, t, company, name)
 		if err == nil {
 			return &ExistsError{Kind: "group", Key: fmt.Sprintf("%q in company %q", name, company)}
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO groups (company, name) VALUES (?, ?)", company, name); err != nil {
+		if _, err := t.exec(ctx, "INSERT INTO groups (company, name) VALUES (?, ?)", company, name); err != nil {
 			return fmt.Errorf("store: add group %q to company %q: %w", name, company, err)
 		}
 		return nil
@@ -172,16 +172,16 @@ func (s *Store) AddGroup(ctx context.Context, company, name string) error {
 // RemoveGroup deletes a group and every membership in it, whatever granted
 // it.
 func (s *Store) RemoveGroup(ctx context.Context, company, name string) error {
-	return s.writeDirectory(ctx, func(tx *sql.Tx) error {
-		if err := requireCompany(ctx, tx, company); err != nil {
+	return s.writeDirectory(ctx, func(t *tx) error {
+		if err := requireCompany(ctx, t, company); err != nil {
 			return err
 		}
-		gid, err := requireGroup(ctx, tx, company, name)
+		gid, err := requireGroup(ctx, t, company, name)
 		if err != nil {
 			return err
 		}
 		// ON DELETE CASCADE removes the memberships.
-		if _, err := tx.ExecContext(ctx, "DELETE FROM groups WHERE id = ?", gid); err != nil {
+		if _, err := t.exec(ctx, "DELETE FROM groups WHERE id = ?", gid); err != nil {
 			return fmt.Errorf("store: remove group %q from company %q: %w", name, company, err)
 		}
 		return nil
@@ -193,14 +193,14 @@ func (s *Store) RemoveGroup(ctx context.Context, company, name string) error {
 // membership becomes an admin one; an existing admin one is left as it is.
 // userID is the store's user id (Account.ID).
 func (s *Store) AddMembership(ctx context.Context, company, userID, group string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		gid, err := checkMembershipArgs(ctx, tx, company, userID, group)
+	return s.write(ctx, func(t *tx) error {
+		gid, err := checkMembershipArgs(ctx, t, company, userID, group)
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `
-INSERT INTO memberships (user, group_id, source) VALUES (?, ?, 'admin')
-ON CONFLICT (user, group_id) DO UPDATE SET source = 'admin'`, userID, gid)
+		_, err = t.exec(ctx, `
+INSERT INTO memberships ("user", group_id, source) VALUES (?, ?, 'admin')
+ON CONFLICT ("user", group_id) DO UPDATE SET source = 'admin'`, userID, gid)
 		if err != nil {
 			return fmt.Errorf("store: add user %q to group %q: %w", userID, group, err)
 		}
@@ -211,12 +211,12 @@ ON CONFLICT (user, group_id) DO UPDATE SET source = 'admin'`, userID, gid)
 // RemoveMembership removes a user from a group of its company, whatever
 // granted the membership. A login with group sync may grant it again.
 func (s *Store) RemoveMembership(ctx context.Context, company, userID, group string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		gid, err := checkMembershipArgs(ctx, tx, company, userID, group)
+	return s.write(ctx, func(t *tx) error {
+		gid, err := checkMembershipArgs(ctx, t, company, userID, group)
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, "DELETE FROM memberships WHERE user = ? AND group_id = ?", userID, gid)
+		res, err := t.exec(ctx, `DELETE FROM memberships WHERE "user" = ? AND group_id = ?`, userID, gid)
 		if err != nil {
 			return fmt.Errorf("store: remove user %q from group %q: %w", userID, group, err)
 		}
@@ -231,12 +231,12 @@ func (s *Store) RemoveMembership(ctx context.Context, company, userID, group str
 
 // checkMembershipArgs checks that the company, the user and the group exist
 // and that the user belongs to the company; it returns the group's row id.
-func checkMembershipArgs(ctx context.Context, tx *sql.Tx, company, userID, group string) (int64, error) {
-	if err := requireCompany(ctx, tx, company); err != nil {
+func checkMembershipArgs(ctx context.Context, t *tx, company, userID, group string) (int64, error) {
+	if err := requireCompany(ctx, t, company); err != nil {
 		return 0, err
 	}
 	var userCompany string
-	err := tx.QueryRowContext(ctx, "SELECT company FROM users WHERE id = ?", userID).Scan(&userCompany)
+	err := t.queryRow(ctx, "SELECT company FROM users WHERE id = ?", userID).Scan(&userCompany)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, notFound("user", userID)
 	}
@@ -246,13 +246,13 @@ func checkMembershipArgs(ctx context.Context, tx *sql.Tx, company, userID, group
 	if userCompany != company {
 		return 0, fmt.Errorf("store: user %q is in company %q, not %q", userID, userCompany, company)
 	}
-	return requireGroup(ctx, tx, company, group)
+	return requireGroup(ctx, t, company, group)
 }
 
 // companyExists reports whether a company exists.
-func companyExists(ctx context.Context, tx *sql.Tx, id string) (bool, error) {
+func companyExists(ctx context.Context, t *tx, id string) (bool, error) {
 	var one int
-	err := tx.QueryRowContext(ctx, "SELECT 1 FROM companies WHERE id = ?", id).Scan(&one)
+	err := t.queryRow(ctx, "SELECT 1 FROM companies WHERE id = ?", id).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -263,8 +263,8 @@ func companyExists(ctx context.Context, tx *sql.Tx, id string) (bool, error) {
 }
 
 // requireCompany fails with a NotFoundError when the company does not exist.
-func requireCompany(ctx context.Context, tx *sql.Tx, id string) error {
-	ok, err := companyExists(ctx, tx, id)
+func requireCompany(ctx context.Context, t *tx, id string) error {
+	ok, err := companyExists(ctx, t, id)
 	if err != nil {
 		return err
 	}
@@ -275,9 +275,9 @@ func requireCompany(ctx context.Context, tx *sql.Tx, id string) error {
 }
 
 // groupID returns the row id of a company's group, or sql.ErrNoRows.
-func groupID(ctx context.Context, tx *sql.Tx, company, name string) (int64, error) {
+func groupID(ctx context.Context, t *tx, company, name string) (int64, error) {
 	var id int64
-	err := tx.QueryRowContext(ctx, "SELECT id FROM groups WHERE company = ? AND name = ?", company, name).Scan(&id)
+	err := t.queryRow(ctx, "SELECT id FROM groups WHERE company = ? AND name = ?", company, name).Scan(&id)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("store: look up group %q in company %q: %w", name, company, err)
 	}
@@ -285,8 +285,8 @@ func groupID(ctx context.Context, tx *sql.Tx, company, name string) (int64, erro
 }
 
 // requireGroup is groupID with a NotFoundError for a missing group.
-func requireGroup(ctx context.Context, tx *sql.Tx, company, name string) (int64, error) {
-	id, err := groupID(ctx, tx, company, name)
+func requireGroup(ctx context.Context, t *tx, company, name string) (int64, error) {
+	id, err := groupID(ctx, t, company, name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, &NotFoundError{Kind: "group", Key: fmt.Sprintf("%q in company %q", name, company)}
 	}

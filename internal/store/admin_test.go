@@ -20,7 +20,9 @@ func signUp(t testing.TB, s *Store, userID, company string) string {
 	return a.ID
 }
 
-func TestAdminErrors(t *testing.T) {
+func TestAdminErrors(t *testing.T) { eachEngine(t, testAdminErrors) }
+
+func testAdminErrors(t *testing.T, e *testEngine) {
 	ctx := context.Background()
 	type users struct{ alice, bob string }
 	tests := []struct {
@@ -69,7 +71,7 @@ func TestAdminErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := openTest(t)
+			s := e.open(t)
 			fixture(t, s)
 			u := users{alice: signUp(t, s, "alice", "c1"), bob: signUp(t, s, "bob", "c2")}
 			before := dump(t, s)
@@ -97,9 +99,11 @@ func TestAdminErrors(t *testing.T) {
 	}
 }
 
-func TestMemberships(t *testing.T) {
+func TestMemberships(t *testing.T) { eachEngine(t, testMemberships) }
+
+func testMemberships(t *testing.T, e *testEngine) {
 	ctx := context.Background()
-	s := openTest(t)
+	s := e.open(t)
 	fixture(t, s)
 	alice := signUp(t, s, "alice", "c1")
 	bob := signUp(t, s, "bob", "c1")
@@ -133,9 +137,11 @@ func TestMemberships(t *testing.T) {
 	}
 }
 
-func TestUsers(t *testing.T) {
+func TestUsers(t *testing.T) { eachEngine(t, testUsers) }
+
+func testUsers(t *testing.T, e *testEngine) {
 	ctx := context.Background()
-	s := openTest(t)
+	s := e.open(t)
 	got, err := s.Users(ctx)
 	must(t, err)
 	if got == nil || len(got) != 0 {
@@ -173,9 +179,11 @@ func TestUsers(t *testing.T) {
 	}
 }
 
-func TestRemoveCompany(t *testing.T) {
+func TestRemoveCompany(t *testing.T) { eachEngine(t, testRemoveCompany) }
+
+func testRemoveCompany(t *testing.T, e *testEngine) {
 	ctx := context.Background()
-	s := openTest(t)
+	s := e.open(t)
 	fixture(t, s)
 	signUp(t, s, "alice", "c1")
 	must(t, s.AddCompany(ctx, "c3", "Third"))
@@ -212,9 +220,11 @@ func TestRemoveCompany(t *testing.T) {
 	}
 }
 
-func TestCompaniesAndGroups(t *testing.T) {
+func TestCompaniesAndGroups(t *testing.T) { eachEngine(t, testCompaniesAndGroups) }
+
+func testCompaniesAndGroups(t *testing.T, e *testEngine) {
 	ctx := context.Background()
-	s := openTest(t)
+	s := e.open(t)
 	got, err := s.Companies(ctx)
 	must(t, err)
 	if got == nil || len(got) != 0 {

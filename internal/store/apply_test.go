@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -33,7 +32,9 @@ func existingAlice(t testing.TB, s *Store) string {
 	return a.ID
 }
 
-func TestApply(t *testing.T) {
+func TestApply(t *testing.T) { eachEngine(t, testApply) }
+
+func testApply(t *testing.T, e *testEngine) {
 	renamed := alice()
 	renamed.Email, renamed.Name = "alice@new.com", "Alice B"
 	anonymous := alice()
@@ -144,7 +145,7 @@ func TestApply(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			clk := newClock()
-			s := openTest(t, WithNow(clk.Now))
+			s := e.open(t, WithNow(clk.Now))
 			fixture(t, s)
 			var existingID string
 			if tt.existing {
@@ -174,8 +175,7 @@ func TestApply(t *testing.T) {
 			if !reflect.DeepEqual(src, tt.sources) {
 				t.Errorf("membership sources = %v, want %v", src, tt.sources)
 			}
-			var lastLogin int64
-			must(t, s.w.QueryRow("SELECT last_login FROM users WHERE id = ?", got.ID).Scan(&lastLogin))
+			lastLogin := queryInt(t, s, "SELECT last_login FROM users WHERE id = ?", got.ID)
 			if want := clk.Now().UnixMilli(); lastLogin != want {
 				t.Errorf("last_login = %d, want %d", lastLogin, want)
 			}
@@ -186,7 +186,9 @@ func TestApply(t *testing.T) {
 	}
 }
 
-func TestApplyFailureChangesNothing(t *testing.T) {
+func TestApplyFailureChangesNothing(t *testing.T) { eachEngine(t, testApplyFailureChangesNothing) }
+
+func testApplyFailureChangesNothing(t *testing.T, e *testEngine) {
 	stranger := &sso.Identity{Issuer: issuer, UserID: "sub-z", Email: "z@acme.com"}
 	tests := []struct {
 		name string
@@ -221,9 +223,7 @@ func TestApplyFailureChangesNothing(t *testing.T) {
 			id:   stranger,
 			d:    &sso.Decision{Allow: true, Signup: true, Company: "c1", SyncGroups: true, Groups: []string{"Ops"}},
 			prepare: func(t *testing.T, s *Store) {
-				_, err := s.w.Exec(`CREATE TRIGGER refuse BEFORE INSERT ON memberships
-					BEGIN SELECT RAISE(ABORT, 'memberships refused'); END`)
-				must(t, err)
+				refuse(t, s, "INSERT", "memberships", "memberships refused")
 			},
 			want: "memberships refused",
 		},
@@ -232,9 +232,7 @@ func TestApplyFailureChangesNothing(t *testing.T) {
 			id:   alice(),
 			d:    &sso.Decision{Allow: true, Role: ptr("user"), SyncGroups: true, Groups: []string{}},
 			prepare: func(t *testing.T, s *Store) {
-				_, err := s.w.Exec(`CREATE TRIGGER refuse BEFORE DELETE ON memberships
-					BEGIN SELECT RAISE(ABORT, 'removal refused'); END`)
-				must(t, err)
+				refuse(t, s, "DELETE", "memberships", "removal refused")
 			},
 			want: "removal refused",
 		},
@@ -242,7 +240,7 @@ func TestApplyFailureChangesNothing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newClock()
-			s := openTest(t, WithNow(clk.Now))
+			s := e.open(t, WithNow(clk.Now))
 			fixture(t, s)
 			existingAlice(t, s)
 			must(t, s.WhitelistAdd(context.Background(), "c1", "@acme.com", false))
@@ -275,16 +273,12 @@ func TestApplyFailureChangesNothing(t *testing.T) {
 // TestApplyConcurrentSignUp signs the same new identity up from many
 // goroutines at once, through two Stores on one file as two server processes
 // would: there must be one user, and every login must succeed with it.
-func TestApplyConcurrentSignUp(t *testing.T) {
+func TestApplyConcurrentSignUp(t *testing.T) { eachEngine(t, testApplyConcurrentSignUp) }
+
+func testApplyConcurrentSignUp(t *testing.T, e *testEngine) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "dir.db")
-	var stores []*Store
-	for range 2 {
-		s, err := Open(ctx, path)
-		must(t, err)
-		t.Cleanup(func() { s.Close() })
-		stores = append(stores, s)
-	}
+	db := e.newDB(t)
+	stores := []*Store{e.openAt(t, db), e.openAt(t, db)}
 	fixture(t, stores[0])
 
 	const n = 16
@@ -317,31 +311,5 @@ func TestApplyConcurrentSignUp(t *testing.T) {
 	}
 	if got := sources(t, stores[1], ids[0]); !reflect.DeepEqual(got, map[string]string{"ML Team": "sso"}) {
 		t.Errorf("memberships = %v, want ML Team from SSO", got)
-	}
-}
-
-// BenchmarkApply measures logins of one user whose decided groups change at
-// every login (one added, one removed), after its sign-up.
-func BenchmarkApply(b *testing.B) {
-	ctx := context.Background()
-	s := openTest(b)
-	fixture(b, s)
-	for i := range 20 {
-		must(b, s.AddGroup(ctx, "c1", fmt.Sprintf("G%02d", i)))
-	}
-	id := alice()
-	_, err := s.Apply(ctx, id, &sso.Decision{Allow: true, Signup: true, Company: "c1", SyncGroups: true, Groups: []string{"ML Team"}})
-	must(b, err)
-	decisions := make([]*sso.Decision, 20)
-	for i := range decisions {
-		decisions[i] = &sso.Decision{Allow: true, Role: ptr("user"), SyncGroups: true,
-			Groups: []string{"ML Team", "Ops", fmt.Sprintf("G%02d", i)}}
-	}
-	i := 0
-	for b.Loop() {
-		if _, err := s.Apply(ctx, id, decisions[i%len(decisions)]); err != nil {
-			b.Fatal(err)
-		}
-		i++
 	}
 }

@@ -9,53 +9,28 @@ import (
 	"github.com/pingauthz/pingauthz/sso"
 )
 
-// FindUser returns the user matched by the identity's issuer and user id,
-// with the names of all its groups (sorted), or sso.ErrNotFound.
-func (s *Store) FindUser(ctx context.Context, issuer, userID string) (*sso.User, error) {
-	var u *sso.User
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		var err error
-		u, err = findUser(ctx, tx, issuer, userID)
-		return err
-	})
-	return u, err
-}
-
-// findUser is FindUser inside a transaction.
-func findUser(ctx context.Context, tx *sql.Tx, issuer, userID string) (*sso.User, error) {
-	u, err := findUserRow(ctx, tx, issuer, userID)
-	if err != nil {
-		return nil, err
-	}
-	if u.Groups, err = userGroups(ctx, tx, u.ID); err != nil {
-		return nil, err
-	}
-	return u, nil
-}
-
-// findUserRow is findUser without the groups.
-func findUserRow(ctx context.Context, tx *sql.Tx, issuer, userID string) (*sso.User, error) {
-	u := sso.User{}
-	err := tx.QueryRowContext(ctx, "SELECT id, company, role FROM users WHERE issuer = ? AND user_id = ?", issuer, userID).
-		Scan(&u.ID, &u.Company, &u.Role)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, sso.ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: find user %q of issuer %q: %w", userID, issuer, err)
-	}
-	return &u, nil
-}
-
 // Snapshot returns the companies with their sorted group names and the
 // whitelist, read in one transaction. Its maps and slices are never nil.
 func (s *Store) Snapshot(ctx context.Context) (*sso.Directory, error) {
-	d := &sso.Directory{
-		Companies: map[string]sso.Company{},
-		Whitelist: sso.Whitelist{Emails: map[string]sso.WhitelistEntry{}, Domains: map[string]sso.WhitelistEntry{}},
-	}
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		if err := eachRow(ctx, tx, "SELECT id, name FROM companies", func(rows *sql.Rows) error {
+	d, _, err := s.VersionedSnapshot(ctx)
+	return d, err
+}
+
+// VersionedSnapshot is Snapshot with the directory version it shows: a
+// number that every change to companies, groups or the whitelist, made by
+// any process, increases (see DirectoryVersion).
+func (s *Store) VersionedSnapshot(ctx context.Context) (*sso.Directory, int64, error) {
+	var d *sso.Directory
+	var version int64
+	err := s.read(ctx, func(t *tx) error {
+		d = &sso.Directory{
+			Companies: map[string]sso.Company{},
+			Whitelist: sso.Whitelist{Emails: map[string]sso.WhitelistEntry{}, Domains: map[string]sso.WhitelistEntry{}},
+		}
+		if err := t.queryRow(ctx, "SELECT version FROM directory_version WHERE id = 1").Scan(&version); err != nil {
+			return fmt.Errorf("store: snapshot version: %w", err)
+		}
+		if err := t.each(ctx, "SELECT id, name FROM companies", func(rows *sql.Rows) error {
 			var id, name string
 			if err := rows.Scan(&id, &name); err != nil {
 				return err
@@ -65,7 +40,7 @@ func (s *Store) Snapshot(ctx context.Context) (*sso.Directory, error) {
 		}); err != nil {
 			return fmt.Errorf("store: snapshot companies: %w", err)
 		}
-		if err := eachRow(ctx, tx, "SELECT company, name FROM groups ORDER BY company, name", func(rows *sql.Rows) error {
+		if err := t.each(ctx, "SELECT company, name FROM groups ORDER BY company, name", func(rows *sql.Rows) error {
 			var company, name string
 			if err := rows.Scan(&company, &name); err != nil {
 				return err
@@ -77,20 +52,20 @@ func (s *Store) Snapshot(ctx context.Context) (*sso.Directory, error) {
 		}); err != nil {
 			return fmt.Errorf("store: snapshot groups: %w", err)
 		}
-		for _, t := range []struct {
+		for _, q := range []struct {
 			query string
 			into  map[string]sso.WhitelistEntry
 		}{
 			{"SELECT email, company, is_admin FROM whitelist_emails", d.Whitelist.Emails},
 			{"SELECT domain, company, is_admin FROM whitelist_domains", d.Whitelist.Domains},
 		} {
-			if err := eachRow(ctx, tx, t.query, func(rows *sql.Rows) error {
+			if err := t.each(ctx, q.query, func(rows *sql.Rows) error {
 				var key string
 				var e sso.WhitelistEntry
 				if err := rows.Scan(&key, &e.Company, &e.IsAdmin); err != nil {
 					return err
 				}
-				t.into[key] = e
+				q.into[key] = e
 				return nil
 			}); err != nil {
 				return fmt.Errorf("store: snapshot whitelist: %w", err)
@@ -99,22 +74,25 @@ func (s *Store) Snapshot(ctx context.Context) (*sso.Directory, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return d, nil
+	return d, version, nil
 }
 
-// eachRow runs a query and calls fn for every row.
-func eachRow(ctx context.Context, tx *sql.Tx, query string, fn func(*sql.Rows) error, args ...any) error {
-	rows, err := tx.QueryContext(ctx, query, args...)
+// DirectoryVersion returns the directory version (see VersionedSnapshot)
+// with one cheap read.
+func (s *Store) DirectoryVersion(ctx context.Context) (int64, error) {
+	rows, err := s.queryDB(ctx, s.r, "SELECT version FROM directory_version WHERE id = 1")
 	if err != nil {
-		return err
+		return 0, fmt.Errorf("store: read the directory version: %w", err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
+	var v int64
+	if !rows.Next() {
+		return 0, fmt.Errorf("store: read the directory version: %w", errors.Join(rows.Err(), errors.New("no row")))
 	}
-	return rows.Err()
+	if err := rows.Scan(&v); err != nil {
+		return 0, fmt.Errorf("store: read the directory version: %w", err)
+	}
+	return v, rows.Err()
 }

@@ -11,9 +11,11 @@ import (
 	"github.com/pingauthz/pingauthz/sso"
 )
 
-func TestSnapshot(t *testing.T) {
+func TestSnapshot(t *testing.T) { eachEngine(t, testSnapshot) }
+
+func testSnapshot(t *testing.T, e *testEngine) {
 	ctx := context.Background()
-	s := openTest(t)
+	s := e.open(t)
 
 	d, err := s.Snapshot(ctx)
 	must(t, err)
@@ -47,9 +49,11 @@ func TestSnapshot(t *testing.T) {
 	}
 }
 
-func TestFindUser(t *testing.T) {
+func TestFindUser(t *testing.T) { eachEngine(t, testFindUser) }
+
+func testFindUser(t *testing.T, e *testEngine) {
 	ctx := context.Background()
-	s := openTest(t)
+	s := e.open(t)
 	fixture(t, s)
 	a, err := s.Apply(ctx, &sso.Identity{Issuer: "https://idp", UserID: "sub-1"},
 		&sso.Decision{Allow: true, Signup: true, Company: "c1", Role: ptr("admin"), SyncGroups: true, Groups: []string{"Ops", "ML Team"}})
@@ -80,12 +84,14 @@ func TestFindUser(t *testing.T) {
 	}
 }
 
-func TestOnChange(t *testing.T) {
+func TestOnChange(t *testing.T) { eachEngine(t, testOnChange) }
+
+func testOnChange(t *testing.T, e *testEngine) {
 	ctx := context.Background()
 	calls := 0
 	var seen *sso.Directory
 	var s *Store
-	s = openTest(t, OnChange(func() {
+	s = e.open(t, OnChange(func() {
 		calls++
 		// The hook runs after the commit: a snapshot shows the change.
 		d, err := s.Snapshot(ctx)

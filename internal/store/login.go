@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/pingauthz/pingauthz/sso"
@@ -13,10 +11,15 @@ import (
 
 // Login applies an allowing decision and starts a session in one
 // transaction, after consuming the login state: a state used before fails
-// with sso.ErrReplayed. On any error nothing changes, so a login that fails
-// half-way creates no user, changes no membership and leaves its state
-// unused. Consumed states are kept until they expire; each Login deletes the
-// expired ones.
+// with sso.ErrReplayed, in this process or any other sharing the database,
+// and of two logins racing with one state exactly one succeeds. On any error
+// nothing changes, so a login that fails half-way creates no user, changes
+// no membership and leaves its state unused. Consumed states are kept until
+// they expire; Prune deletes them after that.
+//
+// A repeat login runs four statements: record the state, update the user
+// (returning it), read its memberships with the decided groups, and insert
+// the session.
 func (s *Store) Login(ctx context.Context, state sso.LoginState, id *sso.Identity, d *sso.Decision, ttl time.Duration) (*sso.Account, string, error) {
 	if err := checkApply(id, d); err != nil {
 		return nil, "", err
@@ -29,17 +32,17 @@ func (s *Store) Login(ctx context.Context, state sso.LoginState, id *sso.Identit
 	}
 	token, hash := newToken()
 	var acct *sso.Account
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(t *tx) error {
 		now := s.now()
-		if err := consumeState(ctx, tx, state, now); err != nil {
+		if err := consumeState(ctx, t, state); err != nil {
 			return err
 		}
 		var err error
-		if acct, err = apply(ctx, tx, id, d, millis(now)); err != nil {
+		if acct, err = apply(ctx, t, id, d, millis(now)); err != nil {
 			return err
 		}
 		sess := session{hash: hash, user: acct.ID, created: now, ttl: ttl, pingGroups: id.Groups, reasons: d.Reasons}
-		if err := createSession(ctx, tx, sess); err != nil {
+		if err := createSession(ctx, t, sess); err != nil {
 			return err
 		}
 		acct.PingGroups, acct.Reasons = nonNil(id.Groups), nonNil(d.Reasons)
@@ -51,18 +54,21 @@ func (s *Store) Login(ctx context.Context, state sso.LoginState, id *sso.Identit
 	return acct, token, nil
 }
 
-// consumeState records a login state as used, deleting the expired records
-// first; a state recorded before is sso.ErrReplayed.
-func consumeState(ctx context.Context, tx *sql.Tx, state sso.LoginState, now time.Time) error {
-	if _, err := tx.ExecContext(ctx, "DELETE FROM login_states WHERE expires_at <= ?", millis(now)); err != nil {
-		return fmt.Errorf("store: login: delete expired login states: %w", err)
-	}
-	_, err := tx.ExecContext(ctx, "INSERT INTO login_states (id, expires_at) VALUES (?, ?)", state.ID, millis(state.Expires))
+// consumeState records a login state as used; a state recorded before is
+// sso.ErrReplayed. A concurrent transaction recording the same state makes
+// this one wait for its outcome (the primary key's lock).
+func consumeState(ctx context.Context, t *tx, state sso.LoginState) error {
+	res, err := t.exec(ctx, "INSERT INTO login_states (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+		state.ID, millis(state.Expires))
 	if err != nil {
-		if strings.Contains(err.Error(), "UNIQUE constraint failed") {
-			return sso.ErrReplayed
-		}
 		return fmt.Errorf("store: login: record the login state: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store: login: record the login state: %w", err)
+	}
+	if n == 0 {
+		return sso.ErrReplayed
 	}
 	return nil
 }

@@ -12,10 +12,12 @@ import (
 	"github.com/pingauthz/pingauthz/sso"
 )
 
-func TestLogin(t *testing.T) {
+func TestLogin(t *testing.T) { eachEngine(t, testLogin) }
+
+func testLogin(t *testing.T, e *testEngine) {
 	ctx := context.Background()
 	clk := newClock()
-	s := openTest(t, WithNow(clk.Now))
+	s := e.open(t, WithNow(clk.Now))
 	fixture(t, s)
 	existingAlice(t, s)
 
@@ -60,10 +62,12 @@ func TestLogin(t *testing.T) {
 
 // TestLoginStateSingleUse checks that a login state is consumed once, that a
 // replay changes nothing, and that expired records are pruned.
-func TestLoginStateSingleUse(t *testing.T) {
+func TestLoginStateSingleUse(t *testing.T) { eachEngine(t, testLoginStateSingleUse) }
+
+func testLoginStateSingleUse(t *testing.T, e *testEngine) {
 	ctx := context.Background()
 	clk := newClock()
-	s := openTest(t, WithNow(clk.Now))
+	s := e.open(t, WithNow(clk.Now))
 	fixture(t, s)
 	existingAlice(t, s)
 	d := &sso.Decision{Allow: true, Company: "c1", Role: ptr("user")}
@@ -82,10 +86,16 @@ func TestLoginStateSingleUse(t *testing.T) {
 	if _, _, err := s.Login(ctx, testState(clk, "later"), alice(), d, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	var n int
-	must(t, s.r.QueryRowContext(ctx, "SELECT count(*) FROM login_states").Scan(&n))
-	if n != 1 {
-		t.Errorf("%d login states recorded, want 1: the expired one is pruned", n)
+	if n := count(t, s, "login_states"); n != 2 {
+		t.Errorf("%d login states recorded, want 2: a login prunes nothing", n)
+	}
+	_, err := s.Prune(ctx)
+	must(t, err)
+	if n := count(t, s, "login_states"); n != 1 {
+		t.Errorf("%d login states recorded after Prune, want 1: the expired one is pruned", n)
+	}
+	if _, _, err := s.Login(ctx, testState(clk, "later"), alice(), d, time.Hour); !errors.Is(err, sso.ErrReplayed) {
+		t.Errorf("replay of a state Prune kept: %v, want sso.ErrReplayed", err)
 	}
 }
 
@@ -96,11 +106,11 @@ func testState(clk *testutil.Clock, id string) sso.LoginState {
 
 // TestLoginFailureChangesNothing checks that a login whose session cannot be
 // started leaves no user, role or membership behind.
-func TestLoginFailureChangesNothing(t *testing.T) {
+func TestLoginFailureChangesNothing(t *testing.T) { eachEngine(t, testLoginFailureChangesNothing) }
+
+func testLoginFailureChangesNothing(t *testing.T, e *testEngine) {
 	refuseSessions := func(t *testing.T, s *Store) {
-		_, err := s.w.Exec(`CREATE TRIGGER refuse BEFORE INSERT ON sessions
-			BEGIN SELECT RAISE(ABORT, 'sessions refused'); END`)
-		must(t, err)
+		refuse(t, s, "INSERT", "sessions", "sessions refused")
 	}
 	for _, tc := range []struct {
 		name    string
@@ -123,7 +133,7 @@ func TestLoginFailureChangesNothing(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := newClock()
-			s := openTest(t, WithNow(clk.Now))
+			s := e.open(t, WithNow(clk.Now))
 			fixture(t, s)
 			existingAlice(t, s)
 			if tc.prepare != nil {

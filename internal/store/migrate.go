@@ -1,17 +1,15 @@
 package store
 
-import (
-	"context"
-	"database/sql"
-	"errors"
-	"fmt"
-)
+// KnownSchemaVersion is the newest schema version this program knows.
+// Version n is the same schema on both engines.
+func KnownSchemaVersion() int { return len(sqliteMigrations) }
 
-// migrations is the schema history: migrations[i] takes the database from
-// version i to i+1. The version is kept in PRAGMA user_version. Append new
-// steps; never edit a released one. A step must not need foreign keys off
-// (PRAGMA foreign_keys cannot change inside a transaction).
-var migrations = []string{
+// sqliteMigrations is the SQLite schema history: sqliteMigrations[i] takes
+// the database from version i to i+1. The version is kept in PRAGMA
+// user_version. Append new steps, with the same step in postgresMigrations;
+// never edit a released one. A step must not need foreign keys off (PRAGMA
+// foreign_keys cannot change inside a transaction).
+var sqliteMigrations = []string{
 	// 1: the directory.
 	`
 CREATE TABLE companies (
@@ -91,49 +89,13 @@ ALTER TABLE sessions ADD COLUMN reasons TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE sessions ADD COLUMN last_used INTEGER NOT NULL DEFAULT 0;
 UPDATE sessions SET last_used = created_at;
 `,
-}
-
-// migrate brings the database on db to len(steps) in one transaction: either
-// every pending step is applied and the version recorded, or nothing is.
-func migrate(ctx context.Context, db *sql.DB, steps []string) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("migrate: begin: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-
-	var have int
-	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
-		return fmt.Errorf("migrate: read schema version: %w", err)
-	}
-	if have > len(steps) {
-		return &SchemaVersionError{Have: have, Known: len(steps)}
-	}
-	if have == len(steps) {
-		return nil
-	}
-	for v := have; v < len(steps); v++ {
-		if _, err := tx.ExecContext(ctx, steps[v]); err != nil {
-			return fmt.Errorf("migrate: schema version %d: %w", v+1, err)
-		}
-	}
-	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
-	if err != nil {
-		return fmt.Errorf("migrate: foreign key check: %w", err)
-	}
-	broken := rows.Next()
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return fmt.Errorf("migrate: foreign key check: %w", err)
-	}
-	if broken {
-		return fmt.Errorf("migrate: schema version %d leaves rows with broken foreign keys", len(steps))
-	}
-	// PRAGMA takes no parameters; the value is an int.
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(steps))); err != nil {
-		return fmt.Errorf("migrate: record schema version: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("migrate: commit: %w", err)
-	}
-	return nil
+	// 5: a counter of directory changes, which every change to companies,
+	// groups or the whitelist increments, for other processes to watch.
+	`
+CREATE TABLE directory_version (
+	id      INTEGER PRIMARY KEY CHECK (id = 1),
+	version INTEGER NOT NULL
+) STRICT;
+INSERT INTO directory_version (id, version) VALUES (1, 1);
+`,
 }

@@ -25,7 +25,7 @@ func rawDB(t *testing.T, path string) *sql.DB {
 }
 
 func TestOpenPragmas(t *testing.T) {
-	s := openTest(t)
+	s := sqliteTest.open(t)
 	ctx := context.Background()
 	for _, pool := range []struct {
 		name string
@@ -36,7 +36,7 @@ func TestOpenPragmas(t *testing.T) {
 				{"journal_mode", "wal"},
 				{"foreign_keys", "1"},
 				{"busy_timeout", "5000"},
-				{"user_version", strconv.Itoa(len(migrations))},
+				{"user_version", strconv.Itoa(len(sqliteMigrations))},
 			} {
 				var got string
 				must(t, pool.db.QueryRowContext(ctx, "PRAGMA "+p.pragma).Scan(&got))
@@ -103,7 +103,8 @@ func TestMigrateFromVersion1(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
 	db := rawDB(t, path)
-	must(t, migrate(ctx, db, migrations[:1]))
+	_, err := migrateSQLite(ctx, db, sqliteMigrations[:1])
+	must(t, err)
 	for _, q := range []string{
 		"INSERT INTO companies (id, name) VALUES ('c1', 'Acme')",
 		"INSERT INTO groups (company, name) VALUES ('c1', 'ML Team')",
@@ -129,8 +130,8 @@ func TestMigrateFromVersion1(t *testing.T) {
 	must(t, err)
 	defer s.Close()
 	must(t, s.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v))
-	if v != len(migrations) {
-		t.Errorf("user_version = %d, want %d", v, len(migrations))
+	if v != len(sqliteMigrations) {
+		t.Errorf("user_version = %d, want %d", v, len(sqliteMigrations))
 	}
 	u, err := s.FindUser(ctx, "https://idp", "sub-1")
 	must(t, err)
@@ -144,22 +145,39 @@ func TestMigrateFromVersion1(t *testing.T) {
 	}
 }
 
-func TestMigrateRefusesNewer(t *testing.T) {
+func TestMigrateRefusesNewer(t *testing.T) { eachEngine(t, testMigrateRefusesNewer) }
+
+func testMigrateRefusesNewer(t *testing.T, e *testEngine) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "new.db")
-	db := rawDB(t, path)
-	if _, err := db.ExecContext(ctx, "PRAGMA user_version = 99"); err != nil {
-		t.Fatal(err)
+	db := e.newDB(t)
+	s, err := Open(ctx, db)
+	must(t, err)
+	if from, to := s.Migrated(); from != 0 || to != KnownSchemaVersion() {
+		t.Errorf("Migrated() = %d, %d on a new database; want 0, %d", from, to, KnownSchemaVersion())
 	}
-	must(t, db.Close())
-	s, err := Open(ctx, path)
+	q := "PRAGMA user_version = 99"
+	if s.Engine() == "postgres" {
+		q = "UPDATE schema_version SET version = 99"
+	}
+	_, err = s.w.ExecContext(ctx, q)
+	must(t, err)
+	must(t, s.Close())
+	s, err = Open(ctx, db)
 	if err == nil {
 		s.Close()
 		t.Fatal("Open accepted a newer schema")
 	}
 	var ve *SchemaVersionError
-	if !errors.As(err, &ve) || ve.Have != 99 || ve.Known != len(migrations) {
-		t.Errorf("error = %v, want a SchemaVersionError{99, %d}", err, len(migrations))
+	if !errors.As(err, &ve) || ve.Have != 99 || ve.Known != KnownSchemaVersion() {
+		t.Errorf("error = %v, want a SchemaVersionError{99, %d}", err, KnownSchemaVersion())
+	}
+}
+
+// TestMigrationsMatch checks that both engines know the same versions.
+func TestMigrationsMatch(t *testing.T) {
+	if len(postgresMigrations) != len(sqliteMigrations) {
+		t.Errorf("%d PostgreSQL migrations, %d SQLite ones: version n must be the same schema on both",
+			len(postgresMigrations), len(sqliteMigrations))
 	}
 }
 
@@ -167,8 +185,8 @@ func TestMigrateAllOrNothing(t *testing.T) {
 	ctx := context.Background()
 	db := rawDB(t, filepath.Join(t.TempDir(), "broken.db"))
 	defer db.Close()
-	steps := []string{migrations[0], "CREATE TABLE extra (id INTEGER PRIMARY KEY);", "CREATE TABLE broken ("}
-	err := migrate(ctx, db, steps)
+	steps := []string{sqliteMigrations[0], "CREATE TABLE extra (id INTEGER PRIMARY KEY);", "CREATE TABLE broken ("}
+	_, err := migrateSQLite(ctx, db, steps)
 	if err == nil || !strings.Contains(err.Error(), "schema version 3") {
 		t.Fatalf("migrate error = %v, want one naming schema version 3", err)
 	}
@@ -180,11 +198,16 @@ func TestMigrateAllOrNothing(t *testing.T) {
 	}
 }
 
-func TestReopen(t *testing.T) {
+func TestReopen(t *testing.T) { eachEngine(t, testReopen) }
+
+func testReopen(t *testing.T, e *testEngine) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "dir.db")
+	path := e.newDB(t)
 	for i := range 3 {
 		s, err := Open(ctx, path)
+		if from, _ := s.Migrated(); err == nil && i > 0 && from != KnownSchemaVersion() {
+			t.Errorf("open %d found schema version %d, want %d", i, from, KnownSchemaVersion())
+		}
 		if err != nil {
 			t.Fatalf("open %d: %v", i, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/pingauthz/pingauthz/sso"
@@ -16,22 +17,22 @@ import (
 
 // CreateSession starts a session for a user (its store id) that lasts ttl and
 // returns its token: 32 random bytes, base64url without padding. Only the
-// token's SHA-256 is stored. It also deletes sessions that have expired.
+// token's SHA-256 is stored.
 func (s *Store) CreateSession(ctx context.Context, userID string, ttl time.Duration) (string, error) {
 	if err := checkTTL(ttl); err != nil {
 		return "", err
 	}
 	token, hash := newToken()
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(t *tx) error {
 		var one int
-		err := tx.QueryRowContext(ctx, "SELECT 1 FROM users WHERE id = ?", userID).Scan(&one)
+		err := t.queryRow(ctx, "SELECT 1 FROM users WHERE id = ?", userID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("user", userID)
 		}
 		if err != nil {
 			return fmt.Errorf("store: create session: look up user %q: %w", userID, err)
 		}
-		return createSession(ctx, tx, session{hash: hash, user: userID, created: s.now(), ttl: ttl})
+		return createSession(ctx, t, session{hash: hash, user: userID, created: s.now(), ttl: ttl})
 	})
 	if err != nil {
 		return "", err
@@ -65,12 +66,8 @@ type session struct {
 	pingGroups, reasons []string
 }
 
-// createSession stores a session of an existing user in tx and deletes the
-// sessions that have expired.
-func createSession(ctx context.Context, tx *sql.Tx, s session) error {
-	if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= ?", millis(s.created)); err != nil {
-		return fmt.Errorf("store: create session: delete expired sessions: %w", err)
-	}
+// createSession stores a session of an existing user in t.
+func createSession(ctx context.Context, t *tx, s session) error {
 	groups, err := json.Marshal(nonNil(s.pingGroups))
 	if err != nil {
 		return fmt.Errorf("store: create session: %w", err)
@@ -79,8 +76,8 @@ func createSession(ctx context.Context, tx *sql.Tx, s session) error {
 	if err != nil {
 		return fmt.Errorf("store: create session: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, `
-INSERT INTO sessions (token_hash, user, created_at, expires_at, last_used, ping_groups, reasons) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	_, err = t.exec(ctx, `
+INSERT INTO sessions (token_hash, "user", created_at, expires_at, last_used, ping_groups, reasons) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		s.hash, s.user, millis(s.created), millis(s.created.Add(s.ttl)), millis(s.created), string(groups), string(reasons))
 	if err != nil {
 		return fmt.Errorf("store: create session for user %q: %w", s.user, err)
@@ -98,31 +95,12 @@ func (s *Store) SessionAccount(ctx context.Context, token string) (*sso.Account,
 	}
 	now := millis(s.now())
 	hash := tokenHash(token)
-	var a *sso.Account
-	var lastUsed int64
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		var userID, groups, reasons string
-		err := tx.QueryRowContext(ctx, "SELECT user, ping_groups, reasons, last_used FROM sessions WHERE token_hash = ? AND expires_at > ?",
-			hash, now).Scan(&userID, &groups, &reasons, &lastUsed)
-		if errors.Is(err, sql.ErrNoRows) {
-			return sso.ErrNotFound
-		}
-		if err != nil {
-			return fmt.Errorf("store: look up session: %w", err)
-		}
-		if s.idle > 0 && now-lastUsed >= s.idle.Milliseconds() {
-			return sso.ErrNotFound
-		}
-		if a, err = account(ctx, tx, userID); err != nil {
-			return err
-		}
-		if err := errors.Join(json.Unmarshal([]byte(groups), &a.PingGroups), json.Unmarshal([]byte(reasons), &a.Reasons)); err != nil {
-			return fmt.Errorf("store: session of user %q: %w", userID, err)
-		}
-		return nil
-	})
+	a, lastUsed, err := s.sessionAccount(ctx, hash, now)
 	if err != nil {
 		return nil, err
+	}
+	if s.idle > 0 && now-lastUsed >= s.idle.Milliseconds() {
+		return nil, sso.ErrNotFound
 	}
 	if s.idle > 0 && now-lastUsed >= (s.idle/idleRefresh).Milliseconds() {
 		if err := s.touchSession(ctx, hash, now); err != nil {
@@ -132,6 +110,49 @@ func (s *Store) SessionAccount(ctx context.Context, token string) (*sso.Account,
 	return a, nil
 }
 
+// sessionAccount reads a session that has not expired with its account, in
+// one statement.
+func (s *Store) sessionAccount(ctx context.Context, hash []byte, now int64) (*sso.Account, int64, error) {
+	rows, err := s.queryDB(ctx, s.r, `
+SELECT s.ping_groups, s.reasons, s.last_used, u.id, u.email, u.name, u.company, c.name, u.role, g.name
+FROM sessions s JOIN users u ON u.id = s."user" JOIN companies c ON c.id = u.company
+LEFT JOIN memberships m ON m."user" = u.id LEFT JOIN groups g ON g.id = m.group_id
+WHERE s.token_hash = ? AND s.expires_at > ?`, hash, now)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: look up session: %w", err)
+	}
+	defer rows.Close()
+	var a *sso.Account
+	var lastUsed int64
+	var pingGroups, reasons string
+	for rows.Next() {
+		var next sso.Account
+		var group sql.NullString
+		if err := rows.Scan(&pingGroups, &reasons, &lastUsed, &next.ID, &next.Email, &next.Name,
+			&next.Company, &next.CompanyName, &next.Role, &group); err != nil {
+			return nil, 0, fmt.Errorf("store: look up session: %w", err)
+		}
+		if a == nil {
+			next.Groups = []string{}
+			a = &next
+		}
+		if group.Valid {
+			a.Groups = append(a.Groups, group.String)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("store: look up session: %w", err)
+	}
+	if a == nil {
+		return nil, 0, sso.ErrNotFound
+	}
+	slices.Sort(a.Groups)
+	if err := errors.Join(json.Unmarshal([]byte(pingGroups), &a.PingGroups), json.Unmarshal([]byte(reasons), &a.Reasons)); err != nil {
+		return nil, 0, fmt.Errorf("store: session of user %q: %w", a.ID, err)
+	}
+	return a, lastUsed, nil
+}
+
 // idleRefresh is the fraction of the idle timeout after which a use of a
 // session is recorded.
 const idleRefresh = 10
@@ -139,8 +160,8 @@ const idleRefresh = 10
 // touchSession records a use of a session at now; it never moves the
 // recorded use backwards.
 func (s *Store) touchSession(ctx context.Context, hash []byte, now int64) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "UPDATE sessions SET last_used = ? WHERE token_hash = ? AND last_used < ?", now, hash, now); err != nil {
+	return s.write(ctx, func(t *tx) error {
+		if _, err := t.exec(ctx, "UPDATE sessions SET last_used = ? WHERE token_hash = ? AND last_used < ?", now, hash, now); err != nil {
 			return fmt.Errorf("store: record the use of a session: %w", err)
 		}
 		return nil
@@ -149,8 +170,8 @@ func (s *Store) touchSession(ctx context.Context, hash []byte, now int64) error 
 
 // DeleteSession ends a session; an unknown token is not an error.
 func (s *Store) DeleteSession(ctx context.Context, token string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE token_hash = ?", tokenHash(token)); err != nil {
+	return s.write(ctx, func(t *tx) error {
+		if _, err := t.exec(ctx, "DELETE FROM sessions WHERE token_hash = ?", tokenHash(token)); err != nil {
 			return fmt.Errorf("store: delete session: %w", err)
 		}
 		return nil

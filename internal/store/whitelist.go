@@ -14,6 +14,19 @@ import (
 // Entries are lower-cased. Adding an entry that exists replaces its company
 // and admin flag.
 func (s *Store) WhitelistAdd(ctx context.Context, company, entry string, isAdmin bool) error {
+	if _, _, err := parseEntry(entry); err != nil {
+		return err
+	}
+	return s.writeDirectory(ctx, func(t *tx) error {
+		if _, err := companyName(ctx, t, company); err != nil {
+			return err
+		}
+		return insertWhitelist(ctx, t, company, entry, isAdmin)
+	})
+}
+
+// insertWhitelist adds or replaces a whitelist entry in t.
+func insertWhitelist(ctx context.Context, t *tx, company, entry string, isAdmin bool) error {
 	email, domain, err := parseEntry(entry)
 	if err != nil {
 		return err
@@ -22,27 +35,21 @@ func (s *Store) WhitelistAdd(ctx context.Context, company, entry string, isAdmin
 	if isAdmin {
 		admin = 1
 	}
-	return s.writeDirectory(ctx, func(tx *sql.Tx) error {
-		if err := requireCompany(ctx, tx, company); err != nil {
-			return err
-		}
-		var err error
-		if email != "" {
-			_, err = tx.ExecContext(ctx, `
+	if email != "" {
+		_, err = t.exec(ctx, `
 INSERT INTO whitelist_emails (email, company, is_admin) VALUES (?, ?, ?)
 ON CONFLICT (email) DO UPDATE SET company = excluded.company, is_admin = excluded.is_admin`,
-				email, company, admin)
-		} else {
-			_, err = tx.ExecContext(ctx, `
+			email, company, admin)
+	} else {
+		_, err = t.exec(ctx, `
 INSERT INTO whitelist_domains (domain, company, is_admin) VALUES (?, ?, ?)
 ON CONFLICT (domain) DO UPDATE SET company = excluded.company, is_admin = excluded.is_admin`,
-				domain, company, admin)
-		}
-		if err != nil {
-			return fmt.Errorf("store: whitelist %q: %w", entry, err)
-		}
-		return nil
-	})
+			domain, company, admin)
+	}
+	if err != nil {
+		return fmt.Errorf("store: whitelist %q: %w", entry, err)
+	}
+	return nil
 }
 
 // WhitelistRemove removes an email or "@domain" entry; a missing entry is a
@@ -62,9 +69,9 @@ func (s *Store) WhitelistRemoveIn(ctx context.Context, company, entry string) er
 	if email == "" {
 		table, col, key = "whitelist_domains", "domain", domain
 	}
-	return s.writeDirectory(ctx, func(tx *sql.Tx) error {
+	return s.writeDirectory(ctx, func(t *tx) error {
 		var owner string
-		err := tx.QueryRowContext(ctx, "SELECT company FROM "+table+" WHERE "+col+" = ?", key).Scan(&owner)
+		err := t.queryRow(ctx, "SELECT company FROM "+table+" WHERE "+col+" = ?", key).Scan(&owner)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("whitelist entry", entryKey(email, domain))
 		}
@@ -74,7 +81,7 @@ func (s *Store) WhitelistRemoveIn(ctx context.Context, company, entry string) er
 		if company != "" && owner != company {
 			return fmt.Errorf("store: whitelist entry %s belongs to company %s, not %s", entryKey(email, domain), owner, company)
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE "+col+" = ?", key); err != nil {
+		if _, err := t.exec(ctx, "DELETE FROM "+table+" WHERE "+col+" = ?", key); err != nil {
 			return fmt.Errorf("store: remove whitelist entry %q: %w", entry, err)
 		}
 		return nil

@@ -44,9 +44,11 @@ func TestParseEntry(t *testing.T) {
 	}
 }
 
-func TestWhitelist(t *testing.T) {
+func TestWhitelist(t *testing.T) { eachEngine(t, testWhitelist) }
+
+func testWhitelist(t *testing.T, e *testEngine) {
 	ctx := context.Background()
-	s := openTest(t)
+	s := e.open(t)
 	fixture(t, s)
 
 	must(t, s.WhitelistAdd(ctx, "c1", "Boss@Acme.com", true))
