@@ -214,6 +214,10 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	// The callback URL carries the code and state: no page or redirect
+	// from here may send it on, or be cached.
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("Cache-Control", "no-store")
 	ctx := r.Context()
 	c, err := r.Cookie(h.stateCookie)
 	// The state is single-use: clear it whatever happens next.
@@ -259,8 +263,8 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !d.Allow {
-		h.log.Info("login denied", "issuer", id.Issuer, "user_id", id.UserID, "reasons", d.Reasons)
-		h.renderPage(w, http.StatusForbidden, denyTemplate, denyPage{Title: "Access denied", Reasons: reasonsOf(d.Reasons)})
+		h.log.Info("login denied", "issuer", id.Issuer, "user_id", id.UserID, "reasons", d.Reasons, "message", d.Message)
+		h.renderPage(w, http.StatusForbidden, denyTemplate, newDenyPage(&id, d))
 		return
 	}
 	acct, token, err := h.cfg.Directory.Login(ctx, done.State, &id, d, h.cfg.SessionTTL)
@@ -285,7 +289,6 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.Info("login", "account", acct.ID, "signup", d.Signup, "reasons", d.Reasons)
 	http.SetCookie(w, h.sessionCookieFor(token))
-	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, SafeReturnTo(done.ReturnTo), http.StatusSeeOther)
 }
 
@@ -328,7 +331,7 @@ func (h *handler) home(w http.ResponseWriter, r *http.Request) {
 	if a != nil {
 		title = "Signed in"
 	}
-	h.renderPage(w, http.StatusOK, homeTemplate, homePage{Title: title, Account: a})
+	h.renderPage(w, http.StatusOK, homeTemplate, newHomePage(title, a))
 }
 
 // me returns the session's account as JSON.

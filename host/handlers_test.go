@@ -125,6 +125,14 @@ func (e *testEnv) signIn(returnTo string) *http.Response {
 	return e.do("GET", CallbackPath+"?code=abc&state="+state, nil, c)
 }
 
+// signInWith begins a login and calls back with query (starting with "?")
+// plus the login's state.
+func (e *testEnv) signInWith(query string) *http.Response {
+	e.t.Helper()
+	c, state := e.begin("/")
+	return e.do("GET", CallbackPath+query+"&state="+state, nil, c)
+}
+
 func cookieNamed(resp *http.Response, name string) *http.Cookie {
 	for _, c := range resp.Cookies() {
 		if c.Name == name {
@@ -355,26 +363,94 @@ func TestCallbackReplayedState(t *testing.T) {
 }
 
 func TestCallbackDeny(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		identity sso.Identity
+		decision sso.Decision
+		account  string
+		want     []reason
+	}{
+		{
+			name:     "built-in deny",
+			identity: sso.Identity{Issuer: testIssuer, UserID: "s-1", Email: "ada@example.com", Name: "Ada"},
+			decision: sso.Decision{Reasons: []string{"deny:email_not_verified"}},
+			account:  "ada@example.com",
+			want:     []reason{{"deny:email_not_verified", sso.Sentence("deny:email_not_verified")}},
+		},
+		{
+			name:     "extension deny with a message",
+			identity: sso.Identity{Issuer: testIssuer, UserID: "s-1", Email: "bo@contractor.example", Name: "Bo"},
+			decision: sso.Decision{Reasons: []string{"deny:contractor"}, Message: "Contractors sign in through the <partner> portal."},
+			account:  "bo@contractor.example",
+			want:     []reason{{"deny:contractor", "Contractors sign in through the <partner> portal."}},
+		},
+		{
+			name:     "extension deny without a message",
+			identity: sso.Identity{Issuer: testIssuer, UserID: "s-1", Name: "No Mail"},
+			decision: sso.Decision{Reasons: []string{"deny:custom_rule"}},
+			account:  "No Mail",
+			want:     []reason{{"deny:custom_rule", "An operator rule (custom_rule) denies the sign-in."}},
+		},
+		{
+			name:     "no email or name",
+			identity: sso.Identity{Issuer: testIssuer, UserID: "s-1"},
+			decision: sso.Decision{Reasons: []string{"policy_error"}},
+			account:  "s-1",
+			want:     []reason{{"policy_error", sso.Sentence("policy_error")}},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEnv(t, "http://127.0.0.1:8080")
+			e.auth.identity = tt.identity
+			e.auth.decision = tt.decision
+			resp := e.signIn("/x")
+			page := body(t, resp)
+			if resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("status %d, want 403", resp.StatusCode)
+			}
+			if got := textOf(byID(t, page, "account")); got != tt.account {
+				t.Errorf("#account %q, want %q", got, tt.account)
+			}
+			if got := reasonItems(t, byID(t, page, "reasons")); !slices.Equal(got, tt.want) {
+				t.Errorf("reasons %q, want %q", got, tt.want)
+			}
+			if !strings.Contains(textOf(byID(t, page, "error")), "was not allowed") {
+				t.Errorf("#error %q", textOf(byID(t, page, "error")))
+			}
+			for k, v := range map[string]string{"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"} {
+				if got := resp.Header.Get(k); got != v {
+					t.Errorf("%s %q, want %q", k, got, v)
+				}
+			}
+			if cookieNamed(resp, sessionCookieName) != nil {
+				t.Fatal("a deny set a session cookie")
+			}
+			if w, u, s := e.dir.counts(); w != 0 || u != 0 || s != 0 {
+				t.Fatalf("directory changed: writes %d users %d sessions %d", w, u, s)
+			}
+		})
+	}
+}
+
+// TestCallbackPagesHeaders checks that every answer of the callback, page
+// or redirect, keeps the URL's code and state from caches and referrers.
+func TestCallbackPagesHeaders(t *testing.T) {
 	e := newTestEnv(t, "http://127.0.0.1:8080")
-	e.auth.decision = sso.Decision{Allow: false, Reasons: []string{"deny:email_not_verified", "deny:custom_rule"}}
-	resp := e.signIn("/x")
-	page := body(t, resp)
-	if resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("status %d, want 403", resp.StatusCode)
+	c, state := e.begin("/x")
+	answers := map[string]*http.Response{
+		"no cookie":      e.do("GET", CallbackPath+"?code=abc&state="+state, nil),
+		"bad state":      e.do("GET", CallbackPath+"?code=abc&state=nope", nil, c),
+		"provider error": e.signInWith("?error=access_denied"),
+		"allowed":        e.signIn("/x"),
 	}
-	got := items(byID(t, page, "reasons"))
-	want := []string{
-		"deny:email_not_verified: " + sso.Sentence("deny:email_not_verified"),
-		"deny:custom_rule: An operator rule (custom_rule) denies the sign-in.",
-	}
-	if !slices.Equal(got, want) {
-		t.Fatalf("reasons %q, want %q", got, want)
-	}
-	if cookieNamed(resp, sessionCookieName) != nil {
-		t.Fatal("a deny set a session cookie")
-	}
-	if w, u, s := e.dir.counts(); w != 0 || u != 0 || s != 0 {
-		t.Fatalf("directory changed: writes %d users %d sessions %d", w, u, s)
+	wantStatus := map[string]int{"no cookie": 400, "bad state": 400, "provider error": 400, "allowed": 303}
+	for name, resp := range answers {
+		if resp.StatusCode != wantStatus[name] {
+			t.Errorf("%s: status %d, want %d", name, resp.StatusCode, wantStatus[name])
+		}
+		if resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Referrer-Policy") != "no-referrer" {
+			t.Errorf("%s: Cache-Control %q, Referrer-Policy %q", name, resp.Header.Get("Cache-Control"), resp.Header.Get("Referrer-Policy"))
+		}
 	}
 }
 

@@ -2,8 +2,10 @@ package host
 
 import (
 	"bytes"
+	"cmp"
 	"html/template"
 	"net/http"
+	"strings"
 
 	"github.com/pingauthz/pingauthz/sso"
 )
@@ -23,6 +25,7 @@ var pageTemplates = template.Must(template.New("layout").Parse(`{{define "layout
 body { font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem; color: #222; }
 dt { font-weight: 600; } dd { margin: 0 0 .5rem 0; }
 .error { color: #a00; } code { background: #f3f3f3; padding: 0 .2rem; }
+small { color: #666; font-size: .75rem; } ul { margin: 0; padding-left: 1.2rem; }
 </style>
 </head>
 <body>
@@ -42,10 +45,14 @@ var (
 <dl id="account">
 <dt>Email</dt><dd id="email">{{.Email}}</dd>
 <dt>Name</dt><dd id="name">{{.Name}}</dd>
-<dt>Company</dt><dd id="company">{{.Company}}</dd>
-<dt>Role</dt><dd id="role">{{.Role}}</dd>
-<dt>Groups</dt><dd><ul id="groups">{{range .Groups}}<li>{{.}}</li>{{end}}</ul></dd>
+<dt>Company</dt><dd><span id="company-name">{{or .CompanyName .Company}}</span> <small>(<code id="company">{{.Company}}</code>)</small></dd>
+{{with $.Entry}}<dt>Access</dt><dd><span id="login-reason">{{.Text}}</span> <small><code>{{.Code}}</code></small></dd>{{end}}
+<dt>Role</dt><dd><span id="role">{{.Role}}</span>{{with $.Role}}<br><span id="role-reason">{{.Text}}</span> <small><code>{{.Code}}</code></small>{{end}}</dd>
+<dt>ClearML groups</dt><dd><ul id="groups">{{range .Groups}}<li>{{.}}</li>{{end}}</ul>{{if not .Groups}}<p id="no-groups">None.</p>{{end}}{{with $.Groups}}<span id="groups-reason">{{.Text}}</span> <small><code>{{.Code}}</code></small>{{end}}</dd>
+<dt>Ping groups read at sign-in</dt><dd><ul id="ping-groups">{{range .PingGroups}}<li>{{.}}</li>{{end}}</ul>{{if not .PingGroups}}<p id="no-ping-groups">Ping sent no groups.</p>{{end}}</dd>
 </dl>
+{{with $.Other}}<p>Other reasons:</p>
+<ul id="other-reasons">{{range .}}<li data-code="{{.Code}}"><span class="sentence">{{.Text}}</span> <small><code>{{.Code}}</code></small></li>{{end}}</ul>{{end}}
 <form id="logout" method="post" action="/logout"><button type="submit">Log out</button></form>
 {{else}}
 <p>You are not signed in.</p>
@@ -53,8 +60,8 @@ var (
 {{end}}{{end}}`)
 
 	denyTemplate = mustContent("deny", `{{define "content"}}
-<p class="error" id="error">Your sign-in was not allowed.</p>
-<ul id="reasons">{{range .Reasons}}<li data-code="{{.Code}}"><code>{{.Code}}</code>: {{.Text}}</li>{{end}}</ul>
+<p class="error" id="error">The sign-in of <strong id="account">{{.Account}}</strong> was not allowed.</p>
+<ul id="reasons">{{range .Reasons}}<li data-code="{{.Code}}"><span class="sentence">{{.Text}}</span> <small><code>{{.Code}}</code></small></li>{{end}}</ul>
 <p>Ask an administrator if you think this is wrong. <a href="/">Home</a></p>
 {{end}}`)
 
@@ -70,9 +77,40 @@ func mustContent(name, content string) *template.Template {
 }
 
 // homePage is the data of the home page; Account is nil when signed out.
+// Entry, Role and Groups are the reasons of the session's login that
+// explain how the user got in, the role and the groups; Other holds any
+// reason of another kind.
 type homePage struct {
-	Title   string
-	Account *sso.Account
+	Title               string
+	Account             *sso.Account
+	Entry, Role, Groups *reason
+	Other               []reason
+}
+
+// newHomePage sorts the account's reasons for the home page.
+func newHomePage(title string, a *sso.Account) homePage {
+	p := homePage{Title: title, Account: a}
+	if a == nil {
+		return p
+	}
+	for _, r := range reasonsOf(a.Reasons) {
+		kind, _, _ := strings.Cut(r.Code, ":")
+		var slot **reason
+		switch kind {
+		case "login", "signup":
+			slot = &p.Entry
+		case "role":
+			slot = &p.Role
+		case "groups":
+			slot = &p.Groups
+		}
+		if slot == nil || *slot != nil {
+			p.Other = append(p.Other, r)
+			continue
+		}
+		*slot = &r
+	}
+	return p
 }
 
 // reason is one reason code with its sentence.
@@ -81,9 +119,27 @@ type reason struct {
 	Text string
 }
 
+// denyPage names the denied account (its email, else its name or user
+// id) and explains the denial.
 type denyPage struct {
 	Title   string
+	Account string
 	Reasons []reason
+}
+
+// newDenyPage explains a deny of id: each reason as a sentence, except
+// that an operator's message stands for the deny: code it came with.
+func newDenyPage(id *sso.Identity, d *sso.Decision) denyPage {
+	rs := reasonsOf(d.Reasons)
+	if d.Message != "" {
+		for i := range rs {
+			if strings.HasPrefix(rs[i].Code, "deny:") {
+				rs[i].Text = d.Message
+				break
+			}
+		}
+	}
+	return denyPage{Title: "Access denied", Account: cmp.Or(id.Email, id.Name, id.UserID), Reasons: rs}
 }
 
 type errorPage struct {
@@ -117,7 +173,7 @@ func (h *handler) renderPage(w http.ResponseWriter, status int, t *template.Temp
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("X-Frame-Options", "DENY")
-	hdr.Set("Referrer-Policy", "same-origin")
+	hdr.Set("Referrer-Policy", "no-referrer")
 	hdr.Set("Content-Security-Policy", pageCSP)
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
