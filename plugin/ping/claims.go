@@ -13,12 +13,28 @@ import (
 	"github.com/pingauthz/pingauthz/internal/config"
 )
 
+// Length caps, in bytes, of the identity's fields. A login whose value is
+// longer is refused with a *ClaimError: no identity reaches the host, so
+// nothing is stored.
+const (
+	// MaxUserIDBytes caps the user id and the subject (OpenID Connect
+	// Core 2 allows sub 255 ASCII characters).
+	MaxUserIDBytes = 256
+	// MaxEmailBytes caps the email: RFC 3696 allows 64 bytes before the @
+	// and 255 after it.
+	MaxEmailBytes = 320
+	// MaxNameBytes caps the display name.
+	MaxNameBytes = 256
+)
+
 // ExtractIdentity builds the identity of a login from verified claims, as
 // configured by cfg.Claims and cfg.Groups. A claim name is looked up as a
 // literal key first (so "p1.region" or a URI works), then, when it starts
 // with "/", as a JSON pointer (RFC 6901). Group errors fail the login only
-// when groups are enabled; otherwise groups are best effort. It does not
-// check signatures or change the subject's case.
+// when groups are enabled; otherwise groups are best effort. Subject, user
+// id, email and name longer than their caps (MaxUserIDBytes, MaxEmailBytes,
+// MaxNameBytes) fail the login. It does not check signatures or change the
+// subject's case.
 func ExtractIdentity(cfg config.Config, issuer, subject string, claims map[string]any) (*sso.Identity, error) {
 	def := config.Default()
 	userIDClaim := cmp.Or(cfg.Claims.UserID, def.Claims.UserID)
@@ -44,8 +60,22 @@ func ExtractIdentity(cfg config.Config, issuer, subject string, claims map[strin
 	if id.EmailVerified, err = boolClaim(claims, "email_verified"); err != nil {
 		return nil, err
 	}
-	if id.Name, err = displayName(claims, nameClaim, id.Email); err != nil {
+	var nameFrom string
+	if id.Name, nameFrom, err = displayName(claims, nameClaim, emailClaim, id.Email); err != nil {
 		return nil, err
+	}
+	for _, c := range []struct {
+		claim, value string
+		max          int
+	}{
+		{"sub", subject, MaxUserIDBytes},
+		{userIDClaim, id.UserID, MaxUserIDBytes},
+		{emailClaim, id.Email, MaxEmailBytes},
+		{nameFrom, id.Name, MaxNameBytes},
+	} {
+		if len(c.value) > c.max {
+			return nil, &ClaimError{Claim: c.claim, Reason: fmt.Sprintf("is %d bytes long, over the cap of %d bytes", len(c.value), c.max)}
+		}
 	}
 	groups, err := extractGroups(claims, groupsClaim, cfg.Groups.FromDN)
 	if err != nil && cfg.Groups.Enabled {
@@ -134,24 +164,24 @@ func boolClaim(claims map[string]any, name string) (*bool, error) {
 }
 
 // displayName is the name claim, else preferred_username, else given and
-// family name, else the email.
-func displayName(claims map[string]any, nameClaim, email string) (string, error) {
-	name, _, err := stringClaim(claims, nameClaim)
+// family name, else the email; from names the claim(s) it came from.
+func displayName(claims map[string]any, nameClaim, emailClaim, email string) (name, from string, err error) {
+	name, _, err = stringClaim(claims, nameClaim)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if name = strings.TrimSpace(name); name != "" {
-		return name, nil
+		return name, nameClaim, nil
 	}
 	if s, _ := claims["preferred_username"].(string); strings.TrimSpace(s) != "" {
-		return strings.TrimSpace(s), nil
+		return strings.TrimSpace(s), "preferred_username", nil
 	}
 	given, _ := claims["given_name"].(string)
 	family, _ := claims["family_name"].(string)
 	if full := strings.TrimSpace(strings.TrimSpace(given) + " " + strings.TrimSpace(family)); full != "" {
-		return full, nil
+		return full, "given_name and family_name", nil
 	}
-	return email, nil
+	return email, emailClaim, nil
 }
 
 // extractGroups reads the groups claim: a string is one group, a list must

@@ -1,12 +1,17 @@
 package ping
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/pingauthz/pingauthz/internal/config"
+	"github.com/pingauthz/pingauthz/internal/pingemu"
+	"github.com/pingauthz/pingauthz/internal/testutil"
+	"github.com/pingauthz/pingauthz/plugin"
 )
 
 func decode(t *testing.T, s string) map[string]any {
@@ -142,5 +147,66 @@ func TestMergeClaims(t *testing.T) {
 	}
 	if id["email"] != "old@x" {
 		t.Fatal("merge modified the ID token claims")
+	}
+}
+
+// TestClaimLengthCaps logs in users whose claims are at and over the caps:
+// over a cap the login is refused, naming the claim, its length and the
+// cap, and no identity is returned.
+func TestClaimLengthCaps(t *testing.T) {
+	at := func(n int) string { return strings.Repeat("n", n) }
+	email := func(n int) string { return strings.Repeat("e", n-len("@example.com")) + "@example.com" }
+	for _, tc := range []struct {
+		name    string
+		user    pingemu.User
+		idClaim string // claims__user_id; "" keeps sub
+		claim   string // "" means the login succeeds
+		length  int
+		cap     int
+	}{
+		{name: "all-at-caps", user: pingemu.User{Subject: at(MaxUserIDBytes), Claims: map[string]any{"email": email(MaxEmailBytes), "name": at(MaxNameBytes)}}},
+		{name: "name", user: pingemu.User{Claims: map[string]any{"name": at(MaxNameBytes + 1)}}, claim: "name", length: MaxNameBytes + 1, cap: MaxNameBytes},
+		{name: "name-in-bytes-not-runes", user: pingemu.User{Claims: map[string]any{"name": strings.Repeat("é", MaxNameBytes/2+1)}}, claim: "name", length: MaxNameBytes + 2, cap: MaxNameBytes},
+		{name: "name-from-preferred_username", user: pingemu.User{Claims: map[string]any{"preferred_username": at(MaxNameBytes + 1)}}, claim: "preferred_username", length: MaxNameBytes + 1, cap: MaxNameBytes},
+		{name: "email", user: pingemu.User{Claims: map[string]any{"email": email(MaxEmailBytes + 1)}}, claim: "email", length: MaxEmailBytes + 1, cap: MaxEmailBytes},
+		{name: "sub", user: pingemu.User{Subject: at(MaxUserIDBytes + 1)}, claim: "sub", length: MaxUserIDBytes + 1, cap: MaxUserIDBytes},
+		{name: "user-id-claim", user: pingemu.User{Claims: map[string]any{"employee_id": at(MaxUserIDBytes + 1)}}, idClaim: "employee_id", claim: "employee_id", length: MaxUserIDBytes + 1, cap: MaxUserIDBytes},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.user.Username, tc.user.Password = "long", "long-pw"
+			if tc.user.Claims["name"] == nil && tc.claim != "preferred_username" {
+				tc.user.Claims = mergeClaims(tc.user.Claims, map[string]any{"name": "Long"})
+			}
+			var logs testutil.SyncBuffer
+			e := newTestEnv(t, envOpts{users: []pingemu.User{tc.user}, logOutput: &logs, mutate: func(c *config.Config, _ *pingemu.Server) {
+				c.Claims.UserID = tc.idClaim
+			}})
+			cb, sealed := e.begin(t, "long", "/")
+			done, err := e.rp.Complete(context.Background(), testRedirect, sealed, cb.Query())
+			if tc.claim == "" {
+				if err != nil {
+					t.Fatalf("login at the caps: %v", err)
+				}
+				if id := done.Identity; len(id.UserID) != MaxUserIDBytes || len(id.Email) != MaxEmailBytes || len(id.Name) != MaxNameBytes {
+					t.Fatalf("identity lengths %d %d %d, want the caps", len(id.UserID), len(id.Email), len(id.Name))
+				}
+				return
+			}
+			if done != nil {
+				t.Fatalf("identity %+v returned over a cap", done.Identity)
+			}
+			le, ok := err.(*plugin.LoginError)
+			if !ok || le.Kind != plugin.KindVerification {
+				t.Fatalf("error %#v, want a verification LoginError", err)
+			}
+			for _, want := range []string{fmt.Sprintf("%q", tc.claim), fmt.Sprintf("%d bytes long", tc.length), fmt.Sprintf("cap of %d bytes", tc.cap)} {
+				if !strings.Contains(le.Message, want) {
+					t.Errorf("message %q lacks %s", le.Message, want)
+				}
+			}
+			if log := logs.String(); !strings.Contains(log, "login failed") || !strings.Contains(log, fmt.Sprintf("%d bytes long", tc.length)) {
+				t.Errorf("no log line for the refused login:\n%s", log)
+			}
+		})
 	}
 }

@@ -67,12 +67,9 @@ func (rp *RelyingParty) complete(ctx context.Context, redirectURI, sealedState s
 		return nil, loginState{}, err
 	}
 	if code := query.Get("error"); code != "" {
+		// The description only reaches the log (through the cause).
 		pe := &ProviderError{Code: sanitizeErrorCode(code), Description: sanitize(query.Get("error_description"), 200)}
-		msg := "the identity provider refused the login: " + pe.Code
-		if pe.Description != "" {
-			msg += ": " + pe.Description
-		}
-		return nil, loginState{}, newError(plugin.KindProvider, msg, pe)
+		return nil, loginState{}, newError(plugin.KindProvider, providerErrorMessage(pe.Code), pe)
 	}
 	if cbState == "" {
 		return nil, loginState{}, newError(plugin.KindInvalidState, "the callback has no state; start the login again", errStateMismatch)
@@ -99,7 +96,7 @@ func (rp *RelyingParty) complete(ctx context.Context, redirectURI, sealedState s
 	}
 	id, err := ExtractIdentity(rp.cfg, idt.Issuer, idt.Subject, claims)
 	if err != nil {
-		return nil, loginState{}, newError(plugin.KindVerification, "the identity provider's claims do not fit the configuration: "+strings.TrimPrefix(err.Error(), "ping: "), err)
+		return nil, loginState{}, newError(plugin.KindVerification, "the identity provider's claims cannot be used: "+strings.TrimPrefix(err.Error(), "ping: "), err)
 	}
 	rp.step("complete", start, "issuer", id.Issuer, "subject", id.Subject, "user_id", id.UserID,
 		"email", id.Email, "name", id.Name, "groups", id.Groups)

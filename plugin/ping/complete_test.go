@@ -10,6 +10,7 @@ import (
 	"github.com/pingauthz/pingauthz/sso"
 
 	"github.com/pingauthz/pingauthz/internal/pingemu"
+	"github.com/pingauthz/pingauthz/internal/testutil"
 	"github.com/pingauthz/pingauthz/plugin"
 )
 
@@ -132,32 +133,43 @@ func TestProviderAndTokenErrors(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("idp-error-on-callback", func(t *testing.T) {
-		e := newTestEnv(t, envOpts{faults: pingemu.Faults{CallbackError: "access_denied"}})
+		var logs testutil.SyncBuffer
+		e := newTestEnv(t, envOpts{faults: pingemu.Faults{CallbackError: "access_denied"}, logOutput: &logs})
 		cb, sealed := e.begin(t, "alice", "/")
 		if cb.Query().Get("error") != "access_denied" {
 			t.Fatalf("emulator callback %s has no error", cb)
 		}
-		id, _, err := e.rp.complete(ctx, testRedirect, sealed, cb.Query())
-		wantErr(t, id, err, plugin.KindProvider, nil)
-		var pe *ProviderError
-		if !errorsAs(err, &pe) || pe.Code != "access_denied" {
-			t.Fatalf("error %v is not a ProviderError access_denied", err)
+		desc := cb.Query().Get("error_description")
+		done, err := e.rp.Complete(ctx, testRedirect, sealed, cb.Query())
+		le, ok := err.(*plugin.LoginError)
+		if done != nil || !ok || le.Kind != plugin.KindProvider {
+			t.Fatalf("Complete = %v, %v; want a provider_error LoginError", done, err)
 		}
-		msg := toLoginError(err).Message
-		if !strings.Contains(msg, "access_denied") || !strings.Contains(msg, "the provider reported access_denied") {
-			t.Errorf("message %q lacks code or description", msg)
+		if want := providerErrorSentences["access_denied"] + " (access_denied)"; le.Message != want {
+			t.Errorf("message %q, want %q", le.Message, want)
+		}
+		if desc == "" || strings.Contains(le.Message, desc) || !strings.Contains(logs.String(), desc) {
+			t.Errorf("the description %q must be in the log only; message %q", desc, le.Message)
 		}
 	})
 
 	t.Run("idp-error-sanitized", func(t *testing.T) {
-		e := newTestEnv(t, envOpts{})
+		var logs testutil.SyncBuffer
+		e := newTestEnv(t, envOpts{logOutput: &logs})
 		_, sealed := e.begin(t, "alice", "/")
 		st, _ := e.rp.sealer.open(sealed, testRedirect)
 		q := url.Values{"state": {st.State}, "iss": {e.emu.Issuer()}, "error": {"bad\"<code>\n"}, "error_description": {"line1\nline2\x00" + strings.Repeat("x", 500)}}
 		_, _, err := e.rp.complete(ctx, testRedirect, sealed, q)
-		msg := toLoginError(err).Message
-		if strings.ContainsAny(msg, "\n\x00<\"") || len(msg) > 300 || !strings.Contains(msg, "badcode") {
-			t.Errorf("message not sanitized: %q", msg)
+		var pe *ProviderError
+		if !errorsAs(err, &pe) || pe.Code != "badcode" || strings.ContainsAny(pe.Description, "\n\x00") || len(pe.Description) > 300 {
+			t.Errorf("cause %+v not sanitized", pe)
+		}
+		_, err = e.rp.Complete(ctx, testRedirect, sealed, q)
+		if msg := toLoginError(err).Message; msg != providerErrorGeneric {
+			t.Errorf("message %q, want the generic sentence", msg)
+		}
+		if log := logs.String(); !strings.Contains(log, "line1 line2") || strings.Contains(log, "line1\n") {
+			t.Errorf("the sanitized description is not in the log:\n%s", log)
 		}
 	})
 
@@ -273,4 +285,37 @@ func completeEditedCallback(t *testing.T, edit func(url.Values)) (*sso.Identity,
 	edit(q)
 	id, _, err := e.rp.complete(context.Background(), testRedirect, sealed, q)
 	return id, err
+}
+
+// TestProviderErrorMessages: every callback error code gets a fixed
+// message; a crafted description or code never reaches it.
+func TestProviderErrorMessages(t *testing.T) {
+	const crafted = "Your account is locked. Call +1 555 0100 and give your password to unlock it"
+	e := newTestEnv(t, envOpts{})
+	_, sealed := e.begin(t, "alice", "/")
+	st, err := e.rp.sealer.open(sealed, testRedirect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := []string{"call_555_0100_to_unlock", "x"}
+	for code := range providerErrorSentences {
+		codes = append(codes, code)
+	}
+	for _, code := range codes {
+		t.Run(code, func(t *testing.T) {
+			q := url.Values{"state": {st.State}, "iss": {e.emu.Issuer()}, "error": {code}, "error_description": {crafted}}
+			_, _, err := e.rp.complete(context.Background(), testRedirect, sealed, q)
+			le := toLoginError(err)
+			if le.Kind != plugin.KindProvider || strings.Contains(le.Message, "555") || strings.Contains(le.Message, "locked") {
+				t.Fatalf("%s %q shows crafted text", le.Kind, le.Message)
+			}
+			sentence, known := providerErrorSentences[code]
+			switch {
+			case known && le.Message != sentence+" ("+code+")":
+				t.Errorf("message %q, want its sentence and code", le.Message)
+			case !known && le.Message != providerErrorGeneric:
+				t.Errorf("message %q, want the generic sentence", le.Message)
+			}
+		})
+	}
 }

@@ -55,6 +55,7 @@ type envOpts struct {
 	clientPKCE pingemu.PKCEMode // emulator client's PKCE enforcement
 	idTokenTTL time.Duration
 	emuNow     func() time.Time
+	users      []pingemu.User // added to testUsers()
 	rpNow      func() time.Time
 	exchangeTO time.Duration
 	after      func(time.Duration) <-chan time.Time // the JWKS refresh timer
@@ -80,7 +81,7 @@ func newTestEnv(t testing.TB, o envOpts) *testEnv {
 			ID: testClientID, Secret: testSecret, RedirectURIs: []string{testRedirect},
 			AuthMethod: o.clientAuth, PKCE: o.clientPKCE,
 		}},
-		Users:      testUsers(),
+		Users:      append(testUsers(), o.users...),
 		Faults:     o.faults,
 		IDTokenTTL: o.idTokenTTL,
 		Now:        o.emuNow,
