@@ -23,16 +23,17 @@ const (
 	redirect     = "http://127.0.0.1:8008/callback_ping"
 )
 
-// setup starts an emulator and a Provider configured for it.
-func setup(t *testing.T, edit func(*config.Config)) (*Provider, *pingemu.Server, *testutil.SyncBuffer) {
+// setup starts an emulator with alice and users and a Provider configured
+// for it.
+func setup(t *testing.T, edit func(*config.Config), users ...pingemu.User) (*Provider, *pingemu.Server, *testutil.SyncBuffer) {
 	t.Helper()
 	emu, err := pingemu.Start(pingemu.Options{
 		Clients: []pingemu.Client{{ID: clientID, Secret: clientSecret, RedirectURIs: []string{redirect}}},
-		Users: []pingemu.User{{
+		Users: append([]pingemu.User{{
 			Username: "alice", Password: "pw",
 			Claims: map[string]any{"email": "alice@acme.com", "email_verified": true, "name": "Alice"},
 			Groups: []string{"ML Team"},
-		}},
+		}}, users...),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -211,5 +212,65 @@ func TestCloseStopsKeyRefresh(t *testing.T) {
 	var le *plugin.LoginError
 	if !errors.As(err, &le) || le.Kind != plugin.KindUnavailable || !strings.Contains(le.Message, "shutting down") {
 		t.Fatalf("Complete after Close: %v, want unavailable, shutting down", err)
+	}
+}
+
+// TestEmailFormsAgreeWithPolicy logs users in and decides on the identities
+// the relying party built: look-alike addresses are denied as invalid, and a
+// Unicode domain matches the whitelist entry stored in A-label form.
+func TestEmailFormsAgreeWithPolicy(t *testing.T) {
+	var users []pingemu.User
+	for _, tc := range []struct{ user, email string }{
+		{"dotted-i", "admİn@example.com"},
+		{"kelvin", "\u212Aate@example.com"},
+		{"idn", "user@bücher.example"},
+	} {
+		users = append(users, pingemu.User{Username: tc.user, Password: "pw",
+			Claims: map[string]any{"email": tc.email, "email_verified": true, "name": tc.user}})
+	}
+	p, _, _ := setup(t, nil, users...)
+	ctx := context.Background()
+	if err := p.SetDirectory(ctx, &sso.Directory{
+		Companies: map[string]sso.Company{"c1": {Name: "Acme"}},
+		Whitelist: sso.Whitelist{Emails: map[string]sso.WhitelistEntry{
+			"admin@example.com":          {Company: "c1", IsAdmin: true},
+			"kate@example.com":           {Company: "c1", IsAdmin: true},
+			"user@xn--bcher-kva.example": {Company: "c1"},
+		}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		user, email, reason string
+		allow               bool
+	}{
+		{"dotted-i", "admİn@example.com", sso.ReasonInvalidEmail, false},
+		{"kelvin", "\u212Aate@example.com", sso.ReasonInvalidEmail, false},
+		{"idn", "user@xn--bcher-kva.example", "", true},
+	} {
+		t.Run(tc.user, func(t *testing.T) {
+			begun, err := p.Begin(ctx, &plugin.BeginRequest{RedirectURI: redirect})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cb, err := pingemu.Login(ctx, nil, begun.AuthURL, tc.user, "pw")
+			if err != nil {
+				t.Fatal(err)
+			}
+			done, err := p.Complete(ctx, &plugin.CompleteRequest{RedirectURI: redirect, SealedState: begun.SealedState, Query: first(cb.Query())})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if done.Identity.Email != tc.email {
+				t.Errorf("identity email %q, want %q", done.Identity.Email, tc.email)
+			}
+			d, err := p.Decide(ctx, &sso.Input{Identity: done.Identity})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Allow != tc.allow || (tc.reason != "" && !slices.Contains(d.Reasons, tc.reason)) {
+				t.Errorf("decision allow=%v reasons %q, want allow=%v with %q", d.Allow, d.Reasons, tc.allow, tc.reason)
+			}
+		})
 	}
 }

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pingauthz/pingauthz/sso"
 
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/pingauthz/pingauthz/internal/config"
+	"github.com/pingauthz/pingauthz/internal/email"
 )
 
 // Length caps, in bytes, of the identity's fields. A login whose value is
@@ -57,6 +59,7 @@ func ExtractIdentity(cfg config.Config, issuer, subject string, claims map[strin
 	if id.Email, _, err = stringClaim(claims, emailClaim); err != nil {
 		return nil, err
 	}
+	id.Email = aLabelDomain(id.Email)
 	if id.EmailVerified, err = boolClaim(claims, "email_verified"); err != nil {
 		return nil, err
 	}
@@ -85,6 +88,33 @@ func ExtractIdentity(cfg config.Config, issuer, subject string, claims map[strin
 		id.Groups = groups
 	}
 	return id, nil
+}
+
+// aLabelDomain converts the Unicode domain of an address to its A-label
+// (IDNA2008, as internal/email does for whitelist entries), so the policy and
+// the store compare the form the whitelist holds: user@bücher.example becomes
+// user@xn--bcher-kva.example. The local part, an ASCII domain, and an address
+// that is not ASCII afterwards or has no single "@" are kept as they are; the
+// policy denies an address that is not plain ASCII (deny:invalid_email).
+func aLabelDomain(addr string) string {
+	local, domain, ok := strings.Cut(addr, "@")
+	if !ok || strings.Contains(domain, "@") || isASCII(domain) {
+		return addr
+	}
+	converted := local + "@" + email.NormalizeDomain(domain)
+	if !isASCII(converted) {
+		return addr
+	}
+	return converted
+}
+
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // lookupClaim finds a claim by literal name, then by JSON pointer.

@@ -210,3 +210,49 @@ func TestClaimLengthCaps(t *testing.T) {
 		})
 	}
 }
+
+// TestEmailDomainALabel: a Unicode email domain reaches the identity as its
+// A-label; look-alike or otherwise non-ASCII addresses pass unchanged, for
+// the policy to deny.
+func TestEmailDomainALabel(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"user@bücher.example", "user@xn--bcher-kva.example"},
+		{"User.Name@Bücher.Example", "User.Name@xn--bcher-kva.example"},
+		{"a@例え.テスト", "a@xn--r8jz45g.xn--zckzah"},
+		{"admİn@example.com", "admİn@example.com"},
+		{"\u212Aate@example.com", "\u212Aate@example.com"},
+		{"kate@e\u212Aample.com", "kate@e\u212Aample.com"}, // no IDNA2008 form
+		{"admİn@bücher.example", "admİn@bücher.example"},   // the local part stays non-ASCII
+		{"attacker@evil.com@bücher.example", "attacker@evil.com@bücher.example"},
+		{"Alice@Example.COM", "Alice@Example.COM"},
+		{"no-at-sign", "no-at-sign"},
+		{"", ""},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			claims := map[string]any{"sub": "s1"}
+			if tc.in != "" {
+				claims["email"] = tc.in
+			}
+			id, err := ExtractIdentity(config.Default(), "https://issuer.example/as", "s1", claims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id.Email != tc.want {
+				t.Errorf("email %q, want %q", id.Email, tc.want)
+			}
+		})
+	}
+}
+
+// TestLoginIDNEmail logs in a user whose email has a Unicode domain.
+func TestLoginIDNEmail(t *testing.T) {
+	e := newTestEnv(t, envOpts{users: []pingemu.User{{Username: "idn", Password: "idn-pw",
+		Claims: map[string]any{"email": "user@bücher.example", "name": "IDN"}}}})
+	id, _, err := e.login(t, "idn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Email != "user@xn--bcher-kva.example" {
+		t.Errorf("email %q, want the A-label form", id.Email)
+	}
+}
