@@ -121,6 +121,7 @@ func TestAdminDirectory(t *testing.T) {
 			{[]string{"group", "add", "--company", "nope", "X"}, "nope"},
 			{[]string{"group", "rm", "--company", "c1", "Nope"}, "Nope"},
 			{[]string{"whitelist", "add", "--company", "c1", "not-an-email"}, "not-an-email"},
+			{[]string{"whitelist", "add", "--company", "c1", "admİn@example.com"}, `the part before "@" is not ASCII`},
 			{[]string{"whitelist", "rm", "--company", "c1", "@example.org"}, "belongs to company c2"},
 			{[]string{"whitelist", "rm", "nobody@example.net"}, "nobody@example.net"},
 		} {
@@ -251,6 +252,25 @@ func TestAdminFailedCommandLeavesNoDatabase(t *testing.T) {
 	}
 	if _, err := os.Stat(db); err != nil {
 		t.Errorf("a failed command removed an existing database: %v", err)
+	}
+}
+
+// TestAdminWhitelistForm checks that whitelist add stores an entry in the
+// form the relying party compares: ASCII letters lower-cased, the domain an
+// A-label.
+func TestAdminWhitelistForm(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "x.db")
+	mustAdmin(t, db, "company", "add", "c1")
+	if out := mustAdmin(t, db, "whitelist", "add", "--company", "c1", "Kate@Bücher.Example"); out != "whitelist kate@xn--bcher-kva.example -> company c1 (user)\n" {
+		t.Errorf("whitelist add: %q", out)
+	}
+	mustAdmin(t, db, "whitelist", "add", "--company", "c1", "@Bücher.Example")
+	if out := mustAdmin(t, db, "whitelist", "list"); !strings.Contains(out, "@xn--bcher-kva.example") || !strings.Contains(out, "kate@xn--bcher-kva.example") {
+		t.Errorf("whitelist list:\n%s", out)
+	}
+	mustAdmin(t, db, "whitelist", "rm", "KATE@bücher.example")
+	if out := mustAdmin(t, db, "whitelist", "list"); strings.Contains(out, "kate@") {
+		t.Errorf("whitelist list after rm:\n%s", out)
 	}
 }
 

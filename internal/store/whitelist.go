@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
+
+	"github.com/pingauthz/pingauthz/internal/email"
 )
 
 // WhitelistAdd lets new users sign up into a company: entry is an email
 // ("user@example.com") or a domain written with a leading "@" ("@example.com").
-// Entries are lower-cased. Adding an entry that exists replaces its company
+// Entries are stored as the relying party compares them (see parseEntry), so
+// "Kate@Bücher.Example" is stored as "kate@xn--bcher-kva.example". Adding an entry that exists replaces its company
 // and admin flag.
 func (s *Store) WhitelistAdd(ctx context.Context, company, entry string, isAdmin bool) error {
 	if _, _, err := parseEntry(entry); err != nil {
@@ -89,8 +91,8 @@ func (s *Store) WhitelistRemoveIn(ctx context.Context, company, entry string) er
 }
 
 // WhitelistKey returns the form an entry is stored and compared in:
-// "user@domain" or "@domain", lower-cased. It fails for what is not an
-// entry.
+// "user@domain" or "@domain", ASCII letters lower-cased and the domain an
+// A-label. It fails for what is not an entry, naming why.
 func WhitelistKey(entry string) (string, error) {
 	email, domain, err := parseEntry(entry)
 	if err != nil {
@@ -107,32 +109,27 @@ func entryKey(email, domain string) string {
 	return "@" + domain
 }
 
-// parseEntry splits a whitelist entry into a lower-cased email or domain
-// (exactly one of them is set). It checks the shape only, not deliverability.
-func parseEntry(entry string) (email, domain string, err error) {
-	e := strings.ToLower(strings.TrimSpace(entry))
-	bad := func(why string) error {
-		return fmt.Errorf("store: whitelist entry %q: %s; want \"user@domain\" or \"@domain\"", entry, why)
+// parseEntry splits a whitelist entry into its email or domain (exactly
+// one of them is set) in the form the relying party compares: ASCII letters
+// lower-cased (only those: strings.ToLower would fold U+212A KELVIN SIGN to
+// "k"), a Unicode domain as its A-label, and exactly one plain ASCII
+// addr-spec (package email). It checks the shape only, not deliverability.
+func parseEntry(entry string) (emailKey, domain string, err error) {
+	e := strings.TrimSpace(entry)
+	bad := func(err error) error {
+		return fmt.Errorf("store: whitelist entry %q: %w; want \"user@domain\" or \"@domain\"", entry, err)
 	}
 	if e == "" {
-		return "", "", bad("empty")
+		return "", "", bad(errors.New("it is empty"))
 	}
-	if strings.IndexFunc(e, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
-		return "", "", bad("has white space or a control character")
+	if d, ok := strings.CutPrefix(e, "@"); ok {
+		if domain, err = email.ParseDomain(d); err != nil {
+			return "", "", bad(err)
+		}
+		return "", domain, nil
 	}
-	at := strings.LastIndexByte(e, '@')
-	if at < 0 {
-		return "", "", bad("no @")
+	if emailKey, err = email.Parse(e); err != nil {
+		return "", "", bad(err)
 	}
-	local, dom := e[:at], e[at+1:]
-	if strings.Contains(local, "@") {
-		return "", "", bad("more than one @")
-	}
-	if dom == "" || strings.HasPrefix(dom, ".") || strings.HasSuffix(dom, ".") || strings.Contains(dom, "..") {
-		return "", "", bad("bad domain")
-	}
-	if local == "" {
-		return "", dom, nil
-	}
-	return e, "", nil
+	return emailKey, "", nil
 }

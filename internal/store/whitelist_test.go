@@ -18,14 +18,25 @@ func TestParseEntry(t *testing.T) {
 		{"  a.b+c@x.com ", "a.b+c@x.com", "", ""},
 		{"@Example.com", "", "example.com", ""},
 		{"@localhost", "", "localhost", ""},
-		{"", "", "", "empty"},
-		{"example.com", "", "", "no @"},
-		{"a@b@c.com", "", "", "more than one @"},
-		{"a@", "", "", "bad domain"},
-		{"@", "", "", "bad domain"},
-		{"a@.x.com", "", "", "bad domain"},
-		{"a@x..com", "", "", "bad domain"},
+		{"Kate@Bücher.Example", "kate@xn--bcher-kva.example", "", ""},
+		// Only ASCII letters are folded, as the relying party folds them.
+		{"kate@BÜCHER.example", "", "", "no A-label"},
+		{"@Bücher.Example", "", "xn--bcher-kva.example", ""},
+		{"@xn--bcher-kva.example", "", "xn--bcher-kva.example", ""},
+		{"", "", "", "it is empty"},
+		{"example.com", "", "", `no "@"`},
+		{"a@b@c.com", "", "", `more than one "@"`},
+		{"attacker@evil.com@example.com", "", "", `more than one "@"`},
+		{"a@", "", "", "domain is not valid"},
+		{"@", "", "", "domain \"\" is not valid"},
+		{"a@.x.com", "", "", "domain is not valid"},
+		{"a@x..com", "", "", "domain is not valid"},
 		{"a b@x.com", "", "", "white space"},
+		// Go's and Rego's lower-casing fold these to "i" and "k"; the
+		// relying party's rule does not, and never whitelists them.
+		{"admİn@example.com", "", "", "not ASCII"},
+		{"\u212Aate@example.com", "", "", "not ASCII"},
+		{"Ada <ada@example.com>", "", "", "display name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.entry, func(t *testing.T) {
