@@ -1,7 +1,8 @@
-// Package server assembles the reference server: the SQLite directory, the
-// supervised plugin and the login handlers, with the directory pushed to the
-// plugin at start and after every change. `pingauthz serve` and `pingauthz
-// demo` both run it. It does not read the CLEARML__ environment itself: the
+// Package server assembles the reference server: the directory (SQLite or
+// PostgreSQL), the supervised plugin and the login handlers, with the
+// directory pushed to the plugin at start and after every change, made by
+// this process or another. `pingauthz serve` and `pingauthz demo` both run
+// it; several servers may share one PostgreSQL directory. It does not read the CLEARML__ environment itself: the
 // caller validates it and passes what the plugin needs.
 package server
 
@@ -11,7 +12,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,9 +26,9 @@ import (
 
 // Defaults of Config.
 const (
-	// DefaultDirectoryPoll is how often the database is checked for
-	// directory changes made by another process (e.g. `pingauthz admin`).
-	DefaultDirectoryPoll = 5 * time.Second
+	// DefaultDirectoryPoll is how often SQLite is asked whether another
+	// process (e.g. `pingauthz admin`) has committed (see watch.go).
+	DefaultDirectoryPoll = store.DefaultWatchInterval
 	// DefaultShutdownTimeout bounds the graceful end of open requests.
 	DefaultShutdownTimeout = 10 * time.Second
 	// pushTimeout bounds one directory push.
@@ -52,10 +52,12 @@ type Config struct {
 	PublicURL string
 	// Logger gets the server's and the plugin's log; nil discards it.
 	Logger hclog.Logger
-	// DirectoryPoll is how often the database is read to catch directory
-	// changes made by other processes; zero means DefaultDirectoryPoll and
-	// a negative value turns polling off (changes made through Store are
-	// pushed at once either way).
+	// DirectoryPoll is how often SQLite is asked whether other processes
+	// have committed, and the directory read when they changed it;
+	// PostgreSQL notifies at once and polls every 20 x DirectoryPoll only
+	// while it cannot. Zero means DefaultDirectoryPoll; a negative value
+	// turns the watch off (changes made through Store are pushed at once
+	// either way).
 	DirectoryPoll time.Duration
 	// SessionTTL is the session lifetime; zero means host.DefaultSessionTTL.
 	SessionTTL time.Duration
@@ -88,8 +90,11 @@ type Server struct {
 	log  hclog.Logger
 	plug atomic.Pointer[host.Plugin]
 
-	pollMu   sync.Mutex
-	lastSeen *sso.Directory
+	// pushed is the directory version the plugin got last.
+	pushed atomic.Int64
+	// watchPushed, when set (by tests), is called after the watch pushed a
+	// change made by another process.
+	watchPushed atomic.Pointer[func(version int64)]
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -159,20 +164,15 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s.Handler = h
-	if cfg.DirectoryPoll > 0 {
-		s.wg.Add(1)
-		go s.poll()
-	}
+	s.startBackground()
 	return s, nil
 }
 
-// snapshot reads the directory for the plugin and remembers it as seen.
+// snapshot reads the directory for the plugin and remembers its version.
 func (s *Server) snapshot(ctx context.Context) (*sso.Directory, error) {
-	d, err := s.Store.Snapshot(ctx)
+	d, v, err := s.Store.VersionedSnapshot(ctx)
 	if err == nil {
-		s.pollMu.Lock()
-		s.lastSeen = d
-		s.pollMu.Unlock()
+		s.pushed.Store(v)
 	}
 	return d, err
 }
@@ -196,33 +196,6 @@ func (s *Server) push(ctx context.Context, why string) {
 		return
 	}
 	s.log.Debug("directory pushed", "when", why)
-}
-
-// poll pushes the directory when another process has changed it.
-func (s *Server) poll() {
-	defer s.wg.Done()
-	t := time.NewTicker(s.cfg.DirectoryPoll)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), pushTimeout)
-		d, err := s.Store.Snapshot(ctx)
-		cancel()
-		if err != nil {
-			s.log.Warn("reading the directory for changes failed", "error", err)
-			continue
-		}
-		s.pollMu.Lock()
-		changed := !reflect.DeepEqual(d, s.lastSeen)
-		s.pollMu.Unlock()
-		if changed {
-			s.push(context.Background(), "changed by another process")
-		}
-	}
 }
 
 // Serve serves the handler on ln until ctx ends, then shuts down
@@ -258,7 +231,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Close stops the polling, the plugin process and closes the store. It is
+// Close stops the directory watch, the plugin process and closes the store. It is
 // idempotent.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
