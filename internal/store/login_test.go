@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -156,5 +157,29 @@ func testLoginFailureChangesNothing(t *testing.T, e *testEngine) {
 				t.Errorf("a failed Login changed the database:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
 		})
+	}
+}
+
+// TestLoginStatements counts what a login asks of the database, as the
+// host does it (FindUser, then Login): a repeat login with unchanged groups
+// runs five statements besides BEGIN and COMMIT: FindUser one, Login four.
+func TestLoginStatements(t *testing.T) { eachEngine(t, testLoginStatements) }
+
+func testLoginStatements(t *testing.T, e *testEngine) {
+	ctx := context.Background()
+	s := e.open(t)
+	fixture(t, s)
+	d := &sso.Decision{Allow: true, Signup: true, Company: "c1", Role: ptr("user"), SyncGroups: true, Groups: []string{"Ops", "ML Team"}}
+	for i, want := range []int64{9, 5, 5} { // a sign-up into two groups, then repeat logins
+		before := s.statements.Load()
+		if _, err := s.FindUser(ctx, issuer, "sub-a"); err != nil && !errors.Is(err, sso.ErrNotFound) {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Login(ctx, sso.LoginState{ID: fmt.Sprint("st", i), Expires: time.Now().Add(time.Hour)}, alice(), d, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.statements.Load() - before; got != want {
+			t.Errorf("login %d ran %d statements, want %d", i, got, want)
+		}
 	}
 }

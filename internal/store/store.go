@@ -30,6 +30,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -51,6 +52,8 @@ type Store struct {
 
 	stmtMu sync.Mutex
 	stmts  map[stmtKey]*sql.Stmt
+	// statements counts the statements run, besides BEGIN and COMMIT.
+	statements atomic.Int64
 }
 
 type stmtKey struct {
@@ -284,6 +287,7 @@ type tx struct {
 // stmt returns q's statement in the transaction: the store's prepared one,
 // or one prepared for this transaction only, the first time.
 func (t *tx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	t.s.statements.Add(1)
 	if st := t.s.stmt(t.db, q); st != nil {
 		return t.StmtContext(ctx, st), nil
 	}
@@ -332,6 +336,7 @@ func (r row) Scan(dest ...any) error {
 // queryDB runs one query outside a transaction with a prepared statement:
 // on both engines one statement sees one snapshot.
 func (s *Store) queryDB(ctx context.Context, db *sql.DB, q string, args ...any) (*sql.Rows, error) {
+	s.statements.Add(1)
 	st, err := s.prepare(ctx, db, q)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -114,16 +115,7 @@ func (w *watcher) sqlite(ctx context.Context) {
 	defer c.Close()
 	dataVersion := int64(-1)
 	for {
-		var dv int64
-		err := c.QueryRowContext(ctx, "PRAGMA data_version").Scan(&dv)
-		if err == nil && dv != dataVersion {
-			var v int64
-			if err = c.QueryRowContext(ctx, "SELECT version FROM directory_version WHERE id = 1").Scan(&v); err == nil {
-				dataVersion = dv
-				w.saw(v)
-			}
-		}
-		if err != nil && ctx.Err() == nil {
+		if err := w.sqliteCheck(ctx, c, &dataVersion); err != nil && ctx.Err() == nil {
 			w.report(fmt.Errorf("store: watch: %w", err))
 		}
 		select {
@@ -132,6 +124,26 @@ func (w *watcher) sqlite(ctx context.Context) {
 		case <-tick:
 		}
 	}
+}
+
+// sqliteCheck is one check of the SQLite watch on its connection c: it
+// reads the directory version only when data_version moved from
+// *dataVersion.
+func (w *watcher) sqliteCheck(ctx context.Context, c *sql.Conn, dataVersion *int64) error {
+	var dv int64
+	if err := c.QueryRowContext(ctx, "PRAGMA data_version").Scan(&dv); err != nil {
+		return err
+	}
+	if dv == *dataVersion {
+		return nil
+	}
+	var v int64
+	if err := c.QueryRowContext(ctx, "SELECT version FROM directory_version WHERE id = 1").Scan(&v); err != nil {
+		return err
+	}
+	*dataVersion = dv
+	w.saw(v)
+	return nil
 }
 
 // postgres listens for notifications of directory changes, checking the
