@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,12 +21,15 @@ import (
 	"github.com/pingauthz/pingauthz/plugin/ping"
 )
 
-// asyncCLI is a command line running in-process, its stdout read line by line.
+// asyncCLI is a command line running in-process, its stdout and stderr
+// read line by line.
 type asyncCLI struct {
-	lines  chan string
-	stderr *testutil.SyncBuffer
-	cancel context.CancelFunc
-	done   chan int // the exit code
+	lines, errLines chan string
+	// stdout and stderr keep everything written.
+	stdout, stderr *testutil.SyncBuffer
+	cancel         context.CancelFunc
+	done           chan int // the exit code
+	scanned        sync.WaitGroup
 }
 
 // startAsync runs one command line in a goroutine until it ends or the test
@@ -33,21 +37,31 @@ type asyncCLI struct {
 func startAsync(t *testing.T, environ []string, args ...string) *asyncCLI {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	a := &asyncCLI{lines: make(chan string, 256), stderr: &testutil.SyncBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	a := &asyncCLI{lines: make(chan string, 256), errLines: make(chan string, 256),
+		stdout: &testutil.SyncBuffer{}, stderr: &testutil.SyncBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	outR, outW := io.Pipe()
+	errR, errW := io.Pipe()
 	go func() {
-		code := run(ctx, args, environ, strings.NewReader(""), pw, a.stderr)
-		pw.Close()
+		code := run(ctx, args, environ, strings.NewReader(""), outW, errW)
+		outW.Close()
+		errW.Close()
 		a.done <- code
 	}()
-	go func() {
-		sc := bufio.NewScanner(pr)
+	scan := func(r io.Reader, keep *testutil.SyncBuffer, lines chan string) {
+		sc := bufio.NewScanner(r)
 		for sc.Scan() {
-			a.lines <- sc.Text()
+			keep.Write([]byte(sc.Text() + "\n"))
+			select {
+			case lines <- sc.Text():
+			default: // nobody reads these lines: keep draining
+			}
 		}
-		close(a.lines)
-		_, _ = io.Copy(io.Discard, pr)
-	}()
+		close(lines)
+		_, _ = io.Copy(io.Discard, r)
+	}
+	a.scanned.Add(2)
+	go func() { defer a.scanned.Done(); scan(outR, a.stdout, a.lines) }()
+	go func() { defer a.scanned.Done(); scan(errR, a.stderr, a.errLines) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -78,16 +92,32 @@ func (a *asyncCLI) line(t *testing.T) string {
 	return ""
 }
 
+// errLine returns the next line of stderr that matches, as line does.
+func (a *asyncCLI) errLine(t *testing.T, match func(string) bool) string {
+	t.Helper()
+	timeout := time.After(time.Minute)
+	for {
+		select {
+		case l, ok := <-a.errLines:
+			if !ok {
+				t.Fatalf("stderr ended without the line; stderr:\n%s", a.stderr.String())
+			}
+			if match(l) {
+				return l
+			}
+		case <-timeout:
+			t.Fatalf("no such line on stderr within a minute; stderr:\n%s", a.stderr.String())
+		}
+	}
+}
+
 // wait returns the exit code.
 func (a *asyncCLI) wait(t *testing.T) int {
 	t.Helper()
-	go func() {
-		for range a.lines { // keep stdout drained
-		}
-	}()
 	select {
 	case code := <-a.done:
 		a.done <- code
+		a.scanned.Wait() // everything written is in stdout and stderr
 		return code
 	case <-time.After(2 * time.Minute):
 		t.Fatal("the command did not end within two minutes")

@@ -39,6 +39,7 @@ func commands() map[string]command {
 		"admin":    {"manage companies, groups, whitelist and memberships", runAdmin},
 		"demo":     {"run the whole login on this machine with a Ping emulator", runDemo},
 		"emulator": {"run a Ping emulator on loopback, a test tool (prints its CLEARML__ variables)", runEmulator},
+		"ping":     {"test the configured Ping provider live: ping check [--login]", runPing},
 	}
 }
 

@@ -41,6 +41,15 @@ func (rp *RelyingParty) Complete(ctx context.Context, redirectURI, sealedState s
 }
 
 func (rp *RelyingParty) complete(ctx context.Context, redirectURI, sealedState string, query url.Values) (*sso.Identity, loginState, error) {
+	done, st, err := rp.completeDetail(ctx, redirectURI, sealedState, query)
+	if err != nil {
+		return nil, st, err
+	}
+	return done.Identity, st, nil
+}
+
+// completeDetail is complete that also keeps the claims of each source.
+func (rp *RelyingParty) completeDetail(ctx context.Context, redirectURI, sealedState string, query url.Values) (*CheckedLogin, loginState, error) {
 	start := time.Now()
 	if rp.cfg.Debug {
 		rp.log.Info("sso debug", "step", "callback", "query", redactQuery(query))
@@ -87,20 +96,20 @@ func (rp *RelyingParty) complete(ctx context.Context, redirectURI, sealedState s
 		return nil, loginState{}, err
 	}
 	claims := idt.Claims
+	var ui map[string]any
 	if p.meta.UserinfoURL != "" {
-		ui, err := rp.userinfo(ctx, p, tok.AccessToken, idt.Subject)
-		if err != nil {
+		if ui, err = rp.userinfo(ctx, p, tok.AccessToken, idt.Subject); err != nil {
 			return nil, loginState{}, err
 		}
 		claims = mergeClaims(idt.Claims, ui)
 	}
 	id, err := ExtractIdentity(rp.cfg, idt.Issuer, idt.Subject, claims)
 	if err != nil {
-		return nil, loginState{}, newError(plugin.KindVerification, "the identity provider's claims cannot be used: "+strings.TrimPrefix(err.Error(), "ping: "), err)
+		return &CheckedLogin{IDTokenClaims: idt.Claims, UserinfoClaims: ui}, loginState{}, newError(plugin.KindVerification, "the identity provider's claims cannot be used: "+strings.TrimPrefix(err.Error(), "ping: "), err)
 	}
 	rp.step("complete", start, "issuer", id.Issuer, "subject", id.Subject, "user_id", id.UserID,
 		"email", id.Email, "name", id.Name, "groups", id.Groups)
-	return id, st, nil
+	return &CheckedLogin{Identity: id, IDTokenClaims: idt.Claims, UserinfoClaims: ui}, st, nil
 }
 
 // openState opens the sealed state and maps its failures to KindInvalidState.
