@@ -27,20 +27,16 @@ Flags:
 // runConfig runs `pingauthz config`.
 func runConfig(ctx context.Context, env *cliEnv, args []string) error {
 	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	fs.Usage = func() {
-		fmt.Fprint(env.stderr, configUsage)
-		fs.PrintDefaults()
-	}
 	asJSON := fs.Bool("json", false, "print the configuration as a JSON object")
 	if len(args) == 0 || args[0] != "check" {
-		fs.Usage()
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
-			return flag.ErrHelp
+		// "config -h" is help for "config check", the only subcommand.
+		if len(args) > 0 && isHelpFlag(args[0]) {
+			return parseCommandFlags(fs, configUsage, env, args[:1])
 		}
+		printFlagUsage(env.stderr, fs, configUsage)
 		return usageErr("config: want the subcommand check")
 	}
-	if err := parseFlags(fs, args[1:]); err != nil {
+	if err := parseCommandFlags(fs, configUsage, env, args[1:]); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -111,17 +107,6 @@ func loadEnvConfig(env *cliEnv) (*config.Config, error) {
 		lines = append(lines, "  "+p.String())
 	}
 	return nil, &exitError{code: 2, err: errors.New(strings.Join(lines, "\n"))}
-}
-
-// parseFlags parses args, turning a bad flag into a usage error.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageErr("%s: %v", fs.Name(), err)
-	}
-	return nil
 }
 
 func plural(n int) string {

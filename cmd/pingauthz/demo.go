@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,21 +31,13 @@ Flags:
 func runDemo(ctx context.Context, env *cliEnv, args []string) error {
 	stdout, stderr := env.stdout, env.stderr
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, demoUsage)
-		fs.PrintDefaults()
-	}
 	listen := fs.String("listen", demo.DefaultListen, "server `address`; must be loopback")
 	idpListen := fs.String("idp-listen", demo.DefaultIdPListen, "Ping emulator `address`; must be loopback")
 	pluginPath := fs.String("plugin", "", "plugin binary `path` (default: next to this executable, else built with go)")
 	usersFile := fs.String("users", "", "emulator accounts from a .yaml or .json `file` (default: the built-in alice, bob, carol)")
 	logLevel := fs.String("log-level", "info", "log `level` of the server and plugin: trace, debug, info, warn, error or off")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageErr("%v", err)
+	if err := parseCommandFlags(fs, demoUsage, env, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageErr("demo: unexpected argument %q", fs.Arg(0))

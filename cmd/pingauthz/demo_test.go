@@ -33,8 +33,8 @@ func TestDemoUsage(t *testing.T) {
 			}
 		})
 	}
-	code, _, stderr := cli(t, nil, "", "demo", "-h")
-	if code != 0 || !strings.Contains(stderr, "-idp-listen") {
-		t.Errorf("demo -h: exit %d, stderr %q", code, stderr)
+	code, stdout, _ := cli(t, nil, "", "demo", "-h")
+	if code != 0 || !strings.Contains(stdout, "-idp-listen") {
+		t.Errorf("demo -h: exit %d, stdout %q", code, stdout)
 	}
 }

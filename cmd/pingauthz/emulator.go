@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -270,27 +269,4 @@ Accounts:
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w, "\nPress Ctrl+C to stop.")
-}
-
-// parseCommandFlags parses a command's flags: -h and --help print usage and
-// the flags to stdout (flag.ErrHelp, exit 0); a bad flag prints them to
-// stderr and is a usage error (exit 2).
-func parseCommandFlags(fs *flag.FlagSet, usage string, env *cliEnv, args []string) error {
-	printUsage := func(w io.Writer) {
-		fs.SetOutput(w)
-		fmt.Fprint(w, usage)
-		fs.PrintDefaults()
-	}
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	err := fs.Parse(args)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		printUsage(env.stdout)
-		return flag.ErrHelp
-	case err != nil:
-		printUsage(env.stderr)
-		return usageErr("%s: %v", fs.Name(), err)
-	}
-	return nil
 }

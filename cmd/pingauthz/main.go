@@ -79,9 +79,13 @@ func printUsage(w io.Writer, cmds map[string]command) {
 		names = append(names, name)
 	}
 	slices.Sort(names)
+	width := 0
+	for _, name := range names {
+		width = max(width, len(name))
+	}
 	fmt.Fprintln(w, "Usage: pingauthz COMMAND [arguments]\n\nCommands:")
 	for _, name := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", name, cmds[name].summary)
+		fmt.Fprintf(w, "  %-*s  %s\n", width, name, cmds[name].summary)
 	}
 	fmt.Fprintln(w, "\nRun `pingauthz COMMAND -h` for a command's arguments.")
 }
@@ -123,4 +127,30 @@ func exitCode(err error, stderr io.Writer) int {
 	msg := strings.TrimPrefix(err.Error(), "pingauthz: ")
 	fmt.Fprintf(stderr, "pingauthz: %s\n", msg)
 	return code
+}
+
+// parseCommandFlags parses a command's flags: -h and --help print usage and
+// the flags to stdout (flag.ErrHelp, exit 0); a bad flag prints them to
+// stderr and is a usage error (exit 2).
+func parseCommandFlags(fs *flag.FlagSet, usage string, env *cliEnv, args []string) error {
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		printFlagUsage(env.stdout, fs, usage)
+		return flag.ErrHelp
+	case err != nil:
+		printFlagUsage(env.stderr, fs, usage)
+		return usageErr("%s: %v", fs.Name(), err)
+	}
+	return nil
+}
+
+// printFlagUsage writes usage followed by the flags of fs to w.
+func printFlagUsage(w io.Writer, fs *flag.FlagSet, usage string) {
+	fs.SetOutput(w)
+	fmt.Fprint(w, usage)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
 }

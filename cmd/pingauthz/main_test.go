@@ -37,10 +37,12 @@ func TestDispatch(t *testing.T) {
 		{[]string{"policy", "fly"}, 2, "", `unknown command "fly"`},
 		{[]string{"policy", "-h"}, 0, "render [--out DIR]", ""},
 		{[]string{"config"}, 2, "", "want the subcommand check"},
-		{[]string{"config", "-h"}, 0, "", "Usage: pingauthz config check"},
-		{[]string{"config", "check", "-h"}, 0, "", "-json"},
+		{[]string{"config", "-h"}, 0, "Usage: pingauthz config check", ""},
+		{[]string{"config", "check", "-h"}, 0, "-json", ""},
+		{[]string{"config", "nope"}, 2, "", "Usage: pingauthz config check"},
 		{[]string{"config", "check", "--bogus"}, 2, "", "flag provided but not defined"},
-		{[]string{"policy", "eval", "-h"}, 0, "", "--directory FILE"},
+		{[]string{"policy", "eval", "-h"}, 0, "--directory FILE", ""},
+		{[]string{"policy", "eval", "--bogus"}, 2, "", "--directory FILE"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, stdout, stderr := cli(t, baseEnv, "", tc.args...)

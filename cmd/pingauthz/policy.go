@@ -59,14 +59,8 @@ func runPolicy(ctx context.Context, env *cliEnv, args []string) error {
 	return usageErr("policy: unknown command %q", args[0])
 }
 
-func policyFlags(name, usage string, env *cliEnv) *flag.FlagSet {
-	fs := flag.NewFlagSet("policy "+name, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	fs.Usage = func() {
-		fmt.Fprint(env.stderr, usage)
-		fs.PrintDefaults()
-	}
-	return fs
+func policyFlags(name string) *flag.FlagSet {
+	return flag.NewFlagSet("policy "+name, flag.ContinueOnError)
 }
 
 // effectiveModules loads the configuration and its policy set.
@@ -93,9 +87,9 @@ Flags:
 `
 
 func policyRender(env *cliEnv, args []string) error {
-	fs := policyFlags("render", renderUsage, env)
+	fs := policyFlags("render")
 	out := fs.String("out", "", "`directory` to write the policy set to")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseCommandFlags(fs, renderUsage, env, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -182,10 +176,10 @@ Flags:
 `
 
 func policyEval(ctx context.Context, env *cliEnv, args []string) error {
-	fs := policyFlags("eval", evalUsage, env)
+	fs := policyFlags("eval")
 	inputPath := fs.String("input", "", "input `file` (required)")
 	dirPath := fs.String("directory", "", "directory `file`")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseCommandFlags(fs, evalUsage, env, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -265,11 +259,11 @@ Flags:
 `
 
 func policyTest(ctx context.Context, env *cliEnv, args []string) error {
-	fs := policyFlags("test", testUsage, env)
+	fs := policyFlags("test")
 	verbose := fs.Bool("v", false, "print every test, with its trace on failure")
 	runRe := fs.String("run", "", "run only tests whose names match this regular `expression`")
 	timeout := fs.Duration("timeout", 5*time.Second, "time limit for each test")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseCommandFlags(fs, testUsage, env, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 1 {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -43,14 +42,9 @@ type serveFlags struct {
 	trustedProxies         []netip.Prefix
 }
 
-func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
+func parseServeFlags(args []string, env *cliEnv) (*serveFlags, error) {
 	f := &serveFlags{}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, serveUsage)
-		fs.PrintDefaults()
-	}
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "`address` to listen on")
 	fs.StringVar(&f.publicURL, "public-url", "", "external origin of the server, e.g. https://clearml.example.com (default: http://<listen address>)")
 	fs.StringVar(&f.db, "db", "", "the directory: a SQLite database `file` (created when absent) or a postgres:// URL (required)")
@@ -63,13 +57,10 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: trace, debug, info, warn or error (debug when the Ping debug variable is true)")
 	rateLimit := fs.String("rate-limit", "off", "per-client limit on /login/ping and /callback_ping: `N/s|N/min|N/h[,burst=B]` (burst defaults to N; a sign-in takes two requests), or off")
 	trusted := fs.String("trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For names the client for --rate-limit")
-	err := fs.Parse(args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		return nil, usageErr("serve: %v", err)
+	if err := parseCommandFlags(fs, serveUsage, env, args); err != nil {
+		return nil, err
 	}
+	var err error
 	switch {
 	case fs.NArg() > 0:
 		return nil, usageErr("serve: unexpected argument %q", fs.Arg(0))
@@ -117,7 +108,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 // whole environment.
 func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	environ, stdout, stderr := env.environ, env.stdout, env.stderr
-	f, err := parseServeFlags(args, stderr)
+	f, err := parseServeFlags(args, env)
 	if err != nil {
 		return err
 	}

@@ -74,9 +74,9 @@ func TestServeUsage(t *testing.T) {
 	if _, err := os.Stat(db); !os.IsNotExist(err) {
 		t.Errorf("a usage error created the database: %v", err)
 	}
-	code, _, stderr := cli(t, baseEnv, "", "serve", "-h")
-	if code != 0 || !strings.Contains(stderr, "-plugin-sha256") || !strings.Contains(stderr, "/callback_ping") {
-		t.Errorf("serve -h: exit %d, stderr %q", code, stderr)
+	code, stdout, _ := cli(t, baseEnv, "", "serve", "-h")
+	if code != 0 || !strings.Contains(stdout, "-plugin-sha256") || !strings.Contains(stdout, "/callback_ping") {
+		t.Errorf("serve -h: exit %d, stdout %q", code, stdout)
 	}
 }
 
@@ -93,7 +93,7 @@ func TestServePublicURLSchemes(t *testing.T) {
 		{[]string{"--public-url", "http://ml.example.com"}, false},
 		{[]string{"--listen", "0.0.0.0:8080", "--public-url", "http://10.0.0.5:8080"}, false},
 	} {
-		_, err := parseServeFlags(append([]string{"--db", "x.db"}, tc.args...), io.Discard)
+		_, err := parseServeFlags(append([]string{"--db", "x.db"}, tc.args...), &cliEnv{stdout: io.Discard, stderr: io.Discard})
 		if (err == nil) != tc.ok {
 			t.Errorf("%q: error %v, want ok=%v", tc.args, err, tc.ok)
 		}
