@@ -59,6 +59,8 @@ type envOpts struct {
 	rpNow      func() time.Time
 	exchangeTO time.Duration
 	after      func(time.Duration) <-chan time.Time // the JWKS refresh timer
+	// noClientTimeout gives the test's HTTP client no timeout of its own.
+	noClientTimeout bool
 	// defaultClient leaves Options.HTTPClient nil; rec then sees nothing.
 	defaultClient bool
 	logOutput     io.Writer
@@ -105,6 +107,9 @@ func newTestEnv(t testing.TB, o envOpts) *testEnv {
 		logger = hclog.New(&hclog.LoggerOptions{Name: "test", Level: hclog.Trace, Output: o.logOutput})
 	}
 	hc := &http.Client{Transport: rec, Timeout: 30 * time.Second}
+	if o.noClientTimeout {
+		hc.Timeout = 0
+	}
 	if o.defaultClient {
 		hc = nil
 	}

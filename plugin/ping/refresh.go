@@ -168,7 +168,8 @@ func (k *keySet) shutdown() {
 
 // run fetches the JWKS for f without holding mu, then records the outcome:
 // new keys and the next refresh in keysMaxAge, or the cached keys kept and
-// the next try after the backoff.
+// the next try after the backoff. It logs before it lets f's waiters go, so
+// a finished login's log holds its fetch.
 func (k *keySet) run(f *fetch) {
 	start := time.Now()
 	keys, err := k.fetch()
@@ -186,8 +187,8 @@ func (k *keySet) run(f *fetch) {
 	next, cached := k.next, len(k.keys)
 	f.err = err
 	k.pending = nil
-	close(f.done)
 	k.mu.Unlock()
+	defer close(f.done)
 	if err != nil {
 		k.rp.log.Warn("ping: JWKS fetch failed; the cached keys stay in use", "url", k.url, "reason", f.why,
 			"error", err, "cached_keys", cached, "next_try", next.UTC().Format(time.RFC3339))
