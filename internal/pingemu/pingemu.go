@@ -106,6 +106,7 @@ type Faults struct {
 	HS256                bool // ID token signed HS256 with the client secret; discovery then advertises HS256 too
 	SignedUserinfo       bool // userinfo answered as application/jwt signed with the current key
 	NoDiscovery          bool // discovery document answers 404
+	ReusableCodes        bool // a code can be exchanged again (a provider that breaks RFC 6749 4.1.2), so the relying party's own single-use check is tested
 }
 
 // Group shapes for Faults.GroupsShape.

@@ -150,7 +150,7 @@ func (s *Server) redeemCode(client Client, form url.Values) (*tokenResponse, *to
 		s.mu.Unlock()
 		return nil, invalidGrant("authorization code was issued to another client")
 	}
-	if c.used {
+	if c.used && !s.faults.ReusableCodes {
 		for _, t := range c.tokens {
 			delete(s.tokens, t)
 		}

@@ -97,6 +97,22 @@ func TestCodeReuse(t *testing.T) {
 	}
 }
 
+// TestReusableCodesFault checks that the fault lets a code be redeemed
+// twice, each time with working tokens.
+func TestReusableCodesFault(t *testing.T) {
+	s := startServer(t, Options{Faults: Faults{ReusableCodes: true}})
+	code := loginCode(t, s, "basic-app", nil)
+	for i := range 2 {
+		res := exchange(t, s, "basic-app", testSecret, AuthBasic, url.Values{"code": {code}})
+		if res.status != 200 {
+			t.Fatalf("redemption %d: %d %v", i+1, res.status, res.body)
+		}
+		if resp, _ := getUserinfo(t, s, res.str("access_token")); resp.StatusCode != 200 {
+			t.Fatalf("userinfo after redemption %d: %d", i+1, resp.StatusCode)
+		}
+	}
+}
+
 func TestTokenStatusFault(t *testing.T) {
 	for _, status := range []int{400, 500, 503} {
 		t.Run(http.StatusText(status), func(t *testing.T) {

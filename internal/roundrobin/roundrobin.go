@@ -16,9 +16,14 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"sync/atomic"
 )
+
+// BackendHeader names the response header that says which backend answered:
+// its index in the order of New.
+const BackendHeader = "X-Roundrobin-Backend"
 
 // Proxy is a round-robin reverse proxy. It is safe for concurrent use.
 type Proxy struct {
@@ -92,6 +97,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for k, vs := range resp.Header {
 			w.Header()[k] = vs
 		}
+		w.Header().Set(BackendHeader, strconv.Itoa(i))
 		w.WriteHeader(resp.StatusCode)
 		_, _ = io.Copy(w, resp.Body)
 		return

@@ -28,7 +28,7 @@ func get(t *testing.T, url string) string {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: status %d: %s", url, resp.StatusCode, b)
 	}
-	return string(b)
+	return string(b) + " #" + resp.Header.Get(BackendHeader)
 }
 
 // TestRotation checks that requests alternate between the backends and
@@ -47,7 +47,7 @@ func TestRotation(t *testing.T) {
 	for range 4 {
 		got = append(got, get(t, front.URL+"/x?y=1"))
 	}
-	want := []string{"a /x?y=1 127.0.0.1", "b /x?y=1 127.0.0.1", "a /x?y=1 127.0.0.1", "b /x?y=1 127.0.0.1"}
+	want := []string{"a /x?y=1 127.0.0.1 #0", "b /x?y=1 127.0.0.1 #1", "a /x?y=1 127.0.0.1 #0", "b /x?y=1 127.0.0.1 #1"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("answers %q, want %q", got, want)
 	}
@@ -74,8 +74,8 @@ func TestDeadBackend(t *testing.T) {
 	front := httptest.NewServer(p)
 	defer front.Close()
 	for range 3 {
-		if got := get(t, front.URL+"/"); got[:1] != "a" {
-			t.Fatalf("answer %q, want one from a", got)
+		if got := get(t, front.URL+"/"); got != "a / 127.0.0.1 #1" {
+			t.Fatalf("answer %q, want one from a, backend 1", got)
 		}
 	}
 	if d := p.Down(); !slices.Equal(d, []bool{true, false}) {
