@@ -40,6 +40,7 @@ func (b *bench) compare(peerBin, baselineCLI string, rounds, n, workers, repeat 
 	if err != nil {
 		return err
 	}
+	b.onInterrupt(peer.stop)
 	defer peer.stop()
 	// The repeat logins need users who signed up: the first ones.
 	rows := []*row{

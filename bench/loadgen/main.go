@@ -14,8 +14,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime"
 	"slices"
+	"sync"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -54,6 +57,33 @@ type bench struct {
 	// logs gets the servers' log lines (failed logins of an attack are
 	// logged each).
 	logs *os.File
+
+	mu    sync.Mutex
+	stops []func() // what an interrupt must stop, latest last
+}
+
+// onInterrupt registers f to run when the load program is interrupted, so
+// that no server or schema outlives it.
+func (b *bench) onInterrupt(f func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stops = append(b.stops, f)
+}
+
+// stopOnSignal stops everything registered and exits at SIGINT or SIGTERM.
+func (b *bench) stopOnSignal() {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		b.mu.Lock()
+		for i := len(b.stops) - 1; i >= 0; i-- {
+			b.stops[i]()
+		}
+		b.mu.Unlock()
+		b.close()
+		os.Exit(130)
+	}()
 }
 
 const clientSecret = "bench-secret-0123456789abcdef0123"
@@ -69,8 +99,9 @@ func run() error {
 	attackPairs := flag.Int("attack", 0, "after the login phases, flood with this many begin/error pairs from one client while a user logs in from another (0: no attack phase)")
 	peer := flag.String("peer", "", "an oauth2-proxy `binary`: instead of the phases, compare pingauthz with it in alternating rounds")
 	baseline := flag.String("baseline", "", "with -peer, another pingauthz `binary` (e.g. an older build) measured in the same rounds")
-	rounds := flag.Int("rounds", 3, "rounds of -peer")
-	perRound := flag.Int("logins", 1000, "logins of each target in each round of -peer")
+	pgURL := flag.String("db", "", "a PostgreSQL `URL` (of a database where schemas may be created): instead of the phases, compare SQLite with PostgreSQL with 1 and 2 replicas in alternating rounds")
+	rounds := flag.Int("rounds", 3, "rounds of -peer or -db")
+	perRound := flag.Int("logins", 1000, "logins of each target in each round of -peer or -db")
 	flag.Parse()
 	switch {
 	case *cli == "":
@@ -81,20 +112,29 @@ func run() error {
 		return errors.New("-rounds, -logins and -concurrency must be at least 1")
 	}
 	total := *seqSignups + *parSignups
-	if *peer != "" {
+	switch {
+	case *peer != "" && *pgURL != "":
+		return errors.New("-peer and -db are separate comparisons; give one")
+	case *peer != "":
 		total = *repeat + *rounds**perRound
 		if *baseline != "" {
 			total += *rounds * *perRound
 		}
+	case *pgURL != "":
+		total = *repeat + 3**rounds**perRound
 	}
 	b, err := newBench(*cli, total)
 	if err != nil {
 		return err
 	}
 	defer b.close()
+	b.stopOnSignal()
 	fmt.Printf("emulator %s, %d cores, %s\n\n", b.idp.URL(), runtime.NumCPU(), time.Now().UTC().Format(time.DateTime))
 	if *peer != "" {
 		return b.compare(*peer, *baseline, *rounds, *perRound, *concurrency, *repeat)
+	}
+	if *pgURL != "" {
+		return b.stores(*pgURL, *rounds, *perRound, *concurrency, *repeat)
 	}
 	phases := []phase{
 		{"sign-up, sequential", *seqSignups, 1, true},
@@ -175,6 +215,7 @@ func (b *bench) pingauthzOf(cli, name, db string, n int) (*deployment, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.onInterrupt(d.stop)
 	if err := b.idp.AddClient(pingemu.Client{ID: clientID, Secret: clientSecret,
 		RedirectURIs: []string{d.base + host.CallbackPath}, PKCE: pingemu.PKCES256Required}); err != nil {
 		d.stop()
