@@ -41,6 +41,9 @@ type floodServer struct {
 // c1 as the default company, with extra serve flags.
 func startFloodServer(t *testing.T, flags ...string) *floodServer {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("a flood of 200,000 requests; skipped in -short mode")
+	}
 	cli := buildCLI(t)
 	idp, err := pingemu.Start(pingemu.Options{Users: []pingemu.User{{
 		Username: "rita", Password: "rita-pw",

@@ -56,6 +56,9 @@ func replicaUser(i int) pingemu.User {
 // c1 (groups ML Team and Ops) as the default company and group sync on.
 func startReplicas(t *testing.T, n int) *replicaSet {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs three servers through hundreds of logins; skipped in -short mode")
+	}
 	db := storetest.PostgresURL(t)
 	cli := buildCLI(t)
 	users := make([]pingemu.User, replicaUsers)
