@@ -33,8 +33,10 @@ func TestDemoUsage(t *testing.T) {
 			}
 		})
 	}
-	code, stdout, _ := cli(t, nil, "", "demo", "-h")
-	if code != 0 || !strings.Contains(stdout, "-idp-listen") {
-		t.Errorf("demo -h: exit %d, stdout %q", code, stdout)
+	for _, h := range []string{"-h", "--help"} {
+		code, stdout, stderr := cli(t, nil, "", "demo", h)
+		if code != 0 || !strings.Contains(stdout, "-idp-listen") || !strings.Contains(stdout, "policy__dir") || stderr != "" {
+			t.Errorf("demo %s: exit %d, stdout %q, stderr %q", h, code, stdout, stderr)
+		}
 	}
 }

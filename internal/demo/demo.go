@@ -48,8 +48,10 @@ type Options struct {
 	PluginPath string
 	// Users are the emulator's accounts; nil means DefaultUsers.
 	Users []pingemu.User
-	// Env holds extra CLEARML__ variables ("NAME=value") that override the
-	// demo's configuration.
+	// Env holds CLEARML__ variables ("NAME=value") that replace the demo's
+	// setting of the same variable or add to them, e.g. PolicyEnv's. The
+	// emulator sends the groups claim they name, as DNs with
+	// groups__from_dn.
 	Env []string
 	// Logger gets the server's and plugin's log; nil discards it.
 	Logger hclog.Logger
@@ -78,8 +80,17 @@ type Demo struct {
 	Dir, DBPath string
 	// PluginPath is the plugin binary in use.
 	PluginPath string
-	// Env is the CLEARML__ configuration given to the plugin.
-	Env []string
+	// Env is the CLEARML__ configuration given to the plugin, Config the
+	// configuration it loads into and Warnings what loading it warned of.
+	Env      []string
+	Config   *config.Config
+	Warnings []config.Warning
+	// Companies are the companies seeded, CompanyID first.
+	Companies []string
+	// Policy is the policy set the plugin runs.
+	Policy Policy
+	// Expected says, by username, what a first login decides.
+	Expected map[string]string
 
 	ln      net.Listener
 	tempDir bool
@@ -159,15 +170,27 @@ func Start(ctx context.Context, opts Options) (_ *Demo, err error) {
 	}
 	cleanup = append(cleanup, func() { _ = d.IdP.Close() })
 
-	d.Env = append(Env(d.IdP, secret), opts.Env...)
-	if _, _, err := config.Load(d.Env); err != nil {
+	d.Env = mergeEnv(Env(d.IdP, secret), opts.Env)
+	if d.Config, d.Warnings, err = config.Load(d.Env); err != nil {
 		return nil, fmt.Errorf("demo: the demo configuration is invalid: %w", err)
+	}
+	faults, err := emulatorFaults(d.Config)
+	if err != nil {
+		return nil, err
+	}
+	d.IdP.SetFaults(faults)
+	if d.Policy, err = describePolicy(d.Config); err != nil {
+		return nil, err
+	}
+	d.Companies = []string{CompanyID}
+	if c := d.Config.DefaultCompany; c != "" && c != CompanyID {
+		d.Companies = append(d.Companies, c)
 	}
 	srv, err := server.Open(ctx, server.Config{
 		DBPath:     d.DBPath,
 		PluginPath: d.PluginPath,
-		// The plugin sees only the demo's CLEARML__ variables, never the
-		// caller's.
+		// The plugin sees only d.Env of the CLEARML__ variables, never the
+		// process's.
 		PluginEnv:     append(withoutClearML(os.Environ()), d.Env...),
 		SkipHostEnv:   true,
 		PublicURL:     d.URL,
@@ -179,7 +202,15 @@ func Start(ctx context.Context, opts Options) (_ *Demo, err error) {
 	}
 	d.Server = srv
 	cleanup = append(cleanup, func() { _ = srv.Close() })
-	if err := Seed(ctx, srv); err != nil {
+	if err := Seed(ctx, srv, d.Companies...); err != nil {
+		return nil, err
+	}
+	info, err := srv.Plugin.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	d.Policy.Revision = info.PolicyRevision
+	if d.Expected, err = d.expectations(ctx, d.Config); err != nil {
 		return nil, err
 	}
 
@@ -192,14 +223,25 @@ func Start(ctx context.Context, opts Options) (_ *Demo, err error) {
 	return d, nil
 }
 
-// Seed creates the demo company and its groups.
-func Seed(ctx context.Context, srv *server.Server) error {
-	if err := srv.Store.AddCompany(ctx, CompanyID, CompanyName); err != nil {
-		return fmt.Errorf("demo: seeding the database: %w", err)
+// Seed creates the companies (CompanyID when none is given), each with the
+// demo groups; CompanyID is named CompanyName, another company
+// "CompanyName (id)".
+func Seed(ctx context.Context, srv *server.Server, companies ...string) error {
+	if len(companies) == 0 {
+		companies = []string{CompanyID}
 	}
-	for _, g := range CompanyGroups {
-		if err := srv.Store.AddGroup(ctx, CompanyID, g); err != nil {
+	for _, id := range companies {
+		name := CompanyName
+		if id != CompanyID {
+			name = CompanyName + " (" + id + ")"
+		}
+		if err := srv.Store.AddCompany(ctx, id, name); err != nil {
 			return fmt.Errorf("demo: seeding the database: %w", err)
+		}
+		for _, g := range CompanyGroups {
+			if err := srv.Store.AddGroup(ctx, id, g); err != nil {
+				return fmt.Errorf("demo: seeding the database: %w", err)
+			}
 		}
 	}
 	return nil

@@ -111,14 +111,15 @@ func TestUsersFile(t *testing.T) {
 
 func TestPrintAccounts(t *testing.T) {
 	var b strings.Builder
-	if err := PrintAccounts(&b, DefaultUsers()); err != nil {
+	expected := map[string]string{Admin: "admin in ML Team", Member: "user in ML Team", Outsider: "denied: no group"}
+	if err := PrintAccounts(&b, DefaultUsers(), expected); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
 	for _, want := range []string{
-		"alice", "alice-demo", "ClearML-Admins, ML Team", "admin",
-		"bob", "bob-demo",
-		"carol", "carol-demo", "denied: in no group of Demo Co",
+		"FIRST LOGIN", "alice", "alice-demo", "ClearML-Admins, ML Team", "admin in ML Team",
+		"bob", "bob-demo", "user in ML Team",
+		"carol", "carol-demo", "denied: no group",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

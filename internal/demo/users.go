@@ -66,26 +66,12 @@ func FindUser(users []pingemu.User, username string) (pingemu.User, bool) {
 }
 
 // PrintAccounts writes a table of the accounts with their passwords, groups
-// and what the demo policy makes of them.
-func PrintAccounts(w io.Writer, users []pingemu.User) error {
+// and what a first login decides (expected, by username; Demo.Expected).
+func PrintAccounts(w io.Writer, users []pingemu.User, expected map[string]string) error {
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "  USERNAME\tPASSWORD\tPING GROUPS\tEXPECTED")
+	fmt.Fprintln(tw, "  USERNAME\tPASSWORD\tPING GROUPS\tFIRST LOGIN")
 	for _, u := range users {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", u.Username, u.Password, strings.Join(u.Groups, ", "), expected(u.Groups))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", u.Username, u.Password, strings.Join(u.Groups, ", "), expected[u.Username])
 	}
 	return tw.Flush()
-}
-
-// expected says what the demo configuration decides for a first login with
-// these Ping groups.
-func expected(groups []string) string {
-	known := slices.ContainsFunc(groups, func(g string) bool { return slices.Contains(CompanyGroups, g) })
-	switch {
-	case !known:
-		return "denied: in no group of " + CompanyName
-	case slices.Contains(groups, AdminGroup):
-		return "admin"
-	default:
-		return "user"
-	}
 }

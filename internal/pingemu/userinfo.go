@@ -1,6 +1,8 @@
 package pingemu
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -79,4 +81,29 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 func bearerError(w http.ResponseWriter, status int, code, desc string) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="userinfo", error="`+code+`", error_description="`+desc+`"`)
 	writeOAuthError(w, status, code, desc)
+}
+
+// ReleasedClaims returns the claims userinfo answers for a user whose
+// sign-in asked for scope, groups shaped by the current faults, sub
+// included, as a client decodes them from JSON; the ID token carries the
+// same user claims.
+func (s *Server) ReleasedClaims(username, scope string) (map[string]any, error) {
+	s.mu.Lock()
+	u, ok := s.users[username]
+	var claims map[string]any
+	if ok {
+		claims = userClaims(u, scope, s.faults)
+		claims["sub"] = u.Subject
+	}
+	s.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("pingemu: unknown user %q", username)
+	}
+	b, err := json.Marshal(claims)
+	if err != nil {
+		return nil, fmt.Errorf("pingemu: claims of %q: %w", username, err)
+	}
+	var out map[string]any
+	err = json.Unmarshal(b, &out)
+	return out, err
 }

@@ -134,6 +134,28 @@ func TestUserinfoClaims(t *testing.T) {
 	}
 }
 
+// ReleasedClaims gives what userinfo answers.
+func TestReleasedClaims(t *testing.T) {
+	s := startServer(t, Options{Faults: Faults{GroupsClaim: "memberOf", GroupsAsDN: true}})
+	code := loginCode(t, s, "basic-app", nil)
+	res := exchange(t, s, "basic-app", testSecret, AuthBasic, url.Values{"code": {code}})
+	_, body := getUserinfo(t, s, res.str("access_token"))
+	var ui map[string]any
+	if err := json.Unmarshal(body, &ui); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ReleasedClaims("alice", "openid profile email")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, ui) {
+		t.Errorf("ReleasedClaims = %v\nuserinfo       = %v", got, ui)
+	}
+	if _, err := s.ReleasedClaims("mallory", "openid"); err == nil {
+		t.Error("ReleasedClaims(mallory) succeeded")
+	}
+}
+
 func TestSetUserGroups(t *testing.T) {
 	s := startServer(t, Options{})
 	if err := s.SetUserGroups("alice", []string{"New"}); err != nil {
