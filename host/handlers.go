@@ -263,7 +263,7 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !d.Allow {
-		h.log.Info("login denied", "issuer", id.Issuer, "user_id", id.UserID, "reasons", d.Reasons, "message", d.Message)
+		h.log.Info("login denied", "issuer", id.Issuer, "user_id", id.UserID, "reasons", d.Reasons, "message", d.Message, "decision_id", d.DecisionID)
 		h.renderPage(w, http.StatusForbidden, denyTemplate, newDenyPage(&id, d))
 		return
 	}
@@ -274,7 +274,7 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.log.Error("callback: apply decision", "issuer", id.Issuer, "user_id", id.UserID, "reasons", d.Reasons, "error", err)
+		h.log.Error("callback: apply decision", "issuer", id.Issuer, "user_id", id.UserID, "reasons", d.Reasons, "decision_id", d.DecisionID, "error", err)
 		if h.cfg.OnDirectoryChange != nil {
 			h.cfg.OnDirectoryChange(context.WithoutCancel(ctx))
 		}
@@ -287,7 +287,7 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, http.StatusInternalServerError, "Sign-in failed", "Sign-in could not be completed. Please try again later.")
 		return
 	}
-	h.log.Info("login", "account", acct.ID, "signup", d.Signup, "reasons", d.Reasons)
+	h.log.Info("login", "account", acct.ID, "signup", d.Signup, "reasons", d.Reasons, "decision_id", d.DecisionID)
 	http.SetCookie(w, h.sessionCookieFor(token))
 	http.Redirect(w, r, SafeReturnTo(done.ReturnTo), http.StatusSeeOther)
 }

@@ -112,6 +112,7 @@ func decisionToProto(d *sso.Decision) *pb.Decision {
 		Groups:     d.Groups,
 		Reasons:    d.Reasons,
 		Message:    d.Message,
+		DecisionId: d.DecisionID,
 	}
 }
 
@@ -125,6 +126,35 @@ func decisionFromProto(p *pb.Decision) *sso.Decision {
 		Groups:     p.GetGroups(),
 		Reasons:    p.GetReasons(),
 		Message:    p.GetMessage(),
+		DecisionID: p.GetDecisionId(),
+	}
+}
+
+func statsToProto(s *Stats) *pb.Stats {
+	return &pb.Stats{
+		PolicyReloads:             s.PolicyReloads,
+		PolicyReloadFailures:      s.PolicyReloadFailures,
+		PolicyLastError:           s.PolicyLastError,
+		DecisionLogEvents:         s.DecisionLogEvents,
+		DecisionLogMaskFailures:   s.DecisionLogMaskFailures,
+		DecisionLogBuffered:       s.DecisionLogBuffered,
+		DecisionLogDropped:        s.DecisionLogDropped,
+		DecisionLogChunksUploaded: s.DecisionLogChunksUploaded,
+		DecisionLogUploadFailures: s.DecisionLogUploadFailures,
+	}
+}
+
+func statsFromProto(p *pb.Stats) Stats {
+	return Stats{
+		PolicyReloads:             p.GetPolicyReloads(),
+		PolicyReloadFailures:      p.GetPolicyReloadFailures(),
+		PolicyLastError:           p.GetPolicyLastError(),
+		DecisionLogEvents:         p.GetDecisionLogEvents(),
+		DecisionLogMaskFailures:   p.GetDecisionLogMaskFailures(),
+		DecisionLogBuffered:       p.GetDecisionLogBuffered(),
+		DecisionLogDropped:        p.GetDecisionLogDropped(),
+		DecisionLogChunksUploaded: p.GetDecisionLogChunksUploaded(),
+		DecisionLogUploadFailures: p.GetDecisionLogUploadFailures(),
 	}
 }
 

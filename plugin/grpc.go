@@ -59,6 +59,8 @@ func (s *GRPCServer) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.InfoRespo
 		CallbackPath:   info.CallbackPath,
 		Config:         info.Config,
 		PolicyRevision: info.PolicyRevision,
+		BundleRevision: info.BundleRevision,
+		Stats:          statsToProto(&info.Stats),
 	}, nil
 }
 
@@ -155,6 +157,8 @@ func (c *GRPCClient) Info(ctx context.Context) (*Info, error) {
 		CallbackPath:   resp.GetCallbackPath(),
 		Config:         resp.GetConfig(),
 		PolicyRevision: resp.GetPolicyRevision(),
+		BundleRevision: resp.GetBundleRevision(),
+		Stats:          statsFromProto(resp.GetStats()),
 	}, nil
 }
 

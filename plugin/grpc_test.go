@@ -53,6 +53,10 @@ func TestInfoRoundTrip(t *testing.T) {
 			CallbackPath:   "/callback_ping",
 			Config:         map[string]string{"client_id": "abc", "client_secret": "****", "scopes": "openid,email"},
 			PolicyRevision: "sha256:0123",
+			BundleRevision: "2030-01-02",
+			Stats: Stats{PolicyReloads: 3, PolicyReloadFailures: 1, PolicyLastError: "x.rego:3: rego_parse_error",
+				DecisionLogEvents: 10, DecisionLogMaskFailures: 1, DecisionLogBuffered: 4, DecisionLogDropped: 2,
+				DecisionLogChunksUploaded: 5, DecisionLogUploadFailures: 6},
 		}, nil},
 		{"empty", &Info{Config: map[string]string{}}, &Info{}},
 	}
@@ -195,7 +199,7 @@ func TestDecideRoundTrip(t *testing.T) {
 			&sso.Decision{Allow: true, Company: "c1", Role: ptr("admin"), SyncGroups: true, Groups: []string{"ML Team"},
 				Reasons: []string{"existing_user", "role:admin_group"}}},
 		{"deny", &sso.Input{Identity: sso.Identity{Subject: "x", EmailVerified: ptr(false)}},
-			&sso.Decision{Reasons: []string{"deny:email_not_verified"}}},
+			&sso.Decision{Reasons: []string{"deny:email_not_verified"}, DecisionID: "0b6f4c1e-5d2a-4f7e-9c3b-1a2b3c4d5e6f"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

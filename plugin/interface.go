@@ -29,8 +29,37 @@ type Info struct {
 	CallbackPath string
 	// Config is the effective configuration with secrets masked.
 	Config map[string]string
-	// PolicyRevision identifies the effective policy set.
+	// PolicyRevision identifies the active policy set; it changes when
+	// the plugin reloads its policies.
 	PolicyRevision string
+	// BundleRevision is the manifest revision of the active policy bundle;
+	// "" without one.
+	BundleRevision string
+	// Stats are the plugin's counters, for the host's metrics.
+	Stats Stats
+}
+
+// Stats are a running plugin's counters since it started.
+type Stats struct {
+	// PolicyReloads counts policy sets activated after the first;
+	// PolicyReloadFailures counts sets rejected while the last good one
+	// stayed active, and PolicyLastError says why the latest was rejected
+	// ("" once a later set is activated).
+	PolicyReloads        uint64
+	PolicyReloadFailures uint64
+	PolicyLastError      string
+	// DecisionLogEvents counts decisions logged, DecisionLogMaskFailures
+	// those logged with the input erased because the mask policy failed.
+	DecisionLogEvents       uint64
+	DecisionLogMaskFailures uint64
+	// DecisionLogBuffered is the number of events waiting for upload to the
+	// collector; DecisionLogDropped counts events dropped from a full buffer.
+	DecisionLogBuffered int64
+	DecisionLogDropped  uint64
+	// DecisionLogChunksUploaded and DecisionLogUploadFailures count the
+	// collector uploads that succeeded and failed.
+	DecisionLogChunksUploaded uint64
+	DecisionLogUploadFailures uint64
 }
 
 // BeginRequest asks for an authorize URL.

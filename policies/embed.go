@@ -1,5 +1,6 @@
 // Package policies holds the default decision policies and their tests, as
-// Rego files laid out by package path (clearml/sso, clearml/config), embedded
+// Rego files laid out by package path (clearml/sso, clearml/config, and
+// system/log for the decision-log mask), embedded
 // into the binary. It does not load or evaluate them; package rego does.
 package policies
 
@@ -9,5 +10,5 @@ import "embed"
 // directory, e.g. "clearml/sso/decision.rego". clearml/config/config.rego is
 // the configuration generated for config.Default().
 //
-//go:embed clearml
+//go:embed clearml system
 var FS embed.FS

@@ -58,7 +58,7 @@ func TestEmbeddedLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range files {
-		if !strings.HasPrefix(f, "clearml/") || !strings.HasSuffix(f, ".rego") {
+		if !(strings.HasPrefix(f, "clearml/") || strings.HasPrefix(f, "system/log/")) || !strings.HasSuffix(f, ".rego") {
 			t.Errorf("unexpected embedded file %s", f)
 		}
 	}

@@ -26,6 +26,7 @@ import (
 type Engine struct {
 	modules  []Module
 	revision string
+	compiler *ast.Compiler
 	store    storage.Store
 	query    oparego.PreparedEvalQuery
 	logger   hclog.Logger
@@ -92,6 +93,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Engine, erro
 	e := &Engine{
 		modules:  mods,
 		revision: Revision(mods),
+		compiler: compiler,
 		store:    store,
 		logger:   o.logger,
 	}

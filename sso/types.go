@@ -71,6 +71,10 @@ type Decision struct {
 	// Message is an operator's text for a deny from an extension rule,
 	// shown on the denial page; "" otherwise.
 	Message string `json:"message"`
+	// DecisionID identifies the decision in the decision log; the plugin
+	// sets it, and the host's login log line carries it. It is not part of
+	// the policy's value.
+	DecisionID string `json:"-"`
 }
 
 // Roles a decision may carry besides null.

@@ -60,6 +60,7 @@ func run() error {
 		logger.Error("cannot start the provider", "error", err)
 		return errLogged
 	}
+	// Close also uploads what the decision log still holds.
 	defer p.Close()
 	plugin.Serve(p, logger)
 	return nil

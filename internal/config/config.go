@@ -40,6 +40,8 @@ type Config struct {
 	// reach the network or the process environment) that policies may call
 	// nonetheless.
 	PolicyInsecureBuiltins []string
+	// DecisionLog configures the decision log.
+	DecisionLog DecisionLog
 
 	ClientID     string
 	ClientSecret string
@@ -56,6 +58,21 @@ type Groups struct {
 	ProhibitUserSignupIfNotInGroup bool
 	FromDN                         bool
 }
+
+// DecisionLog configures the decision log: each sink is off until set.
+type DecisionLog struct {
+	// Console writes one "decision log" line per decision to the log.
+	Console bool
+	// File appends each event as a JSON line.
+	File string
+	// URL is an OPA decision-log collector (events go to URL/logs).
+	URL string
+	// ServerID labels the events; empty means the host name.
+	ServerID string
+}
+
+// Enabled reports whether any sink is on.
+func (d DecisionLog) Enabled() bool { return d.Console || d.File != "" || d.URL != "" }
 
 // Claims names the claims an identity is read from.
 type Claims struct {

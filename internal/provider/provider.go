@@ -1,6 +1,9 @@
 // Package provider is the plugin's Authenticator: the Ping relying party
 // for Begin and Complete and the Rego decision engine for SetDirectory and
-// Decide. It holds no sessions and does not talk to the host's directory.
+// Decide. It reloads the policy set when policy__dir changes, keeping the
+// last good set, and logs every decision to the decision log when one is
+// configured. It holds no sessions and does not talk to the host's
+// directory.
 package provider
 
 import (
@@ -10,6 +13,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/pingauthz/pingauthz/sso"
@@ -17,9 +21,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pingauthz/pingauthz/internal/config"
+	"github.com/pingauthz/pingauthz/internal/decisionlog"
 	"github.com/pingauthz/pingauthz/plugin"
 	"github.com/pingauthz/pingauthz/plugin/ping"
-	"github.com/pingauthz/pingauthz/rego"
 )
 
 // CallbackPath is the host path Ping redirects back to.
@@ -34,16 +38,31 @@ type Options struct {
 	HTTPClient *http.Client
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// ReloadAfter starts the quiet period after policy__dir changes before
+	// the set is reloaded; nil means time.After (dirwatch.DefaultDebounce).
+	// OnReload, when set, is called after each reload with its outcome: nil
+	// for a set activated, ErrPolicyUnchanged, or why the set was rejected.
+	ReloadAfter func(time.Duration) <-chan time.Time
+	OnReload    func(error)
+	// DecisionLogMaxDelay bounds the wait between uploads to the decision
+	// log collector; zero means decisionlog.DefaultMaxDelay.
+	DecisionLogMaxDelay time.Duration
 }
 
 // Provider implements plugin.Authenticator. It is safe for concurrent use;
 // Close stops its background work.
 type Provider struct {
 	rp      *ping.RelyingParty
-	engine  *rego.Engine
+	policy  *policySet
+	dlog    *decisionlog.Logger // nil: no decision log
 	log     hclog.Logger
 	debug   bool
 	summary map[string]string
+	now     func() time.Time
+
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
 }
 
 var _ plugin.Authenticator = (*Provider)(nil)
@@ -67,28 +86,40 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Provider, erro
 	if err != nil {
 		return nil, fmt.Errorf("provider: %w", err)
 	}
-	engine, err := rego.New(ctx, cfg, rego.WithLogger(log.Named("rego")))
-	if err != nil {
+	p := &Provider{rp: rp, log: log, debug: cfg.Debug, summary: cfg.Summary(), now: opts.Now, stop: make(chan struct{})}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if err := p.startPolicy(ctx, cfg, opts); err != nil {
+		_ = p.Close()
 		return nil, fmt.Errorf("provider: %w", err)
 	}
-	p := &Provider{rp: rp, engine: engine, log: log, debug: cfg.Debug, summary: cfg.Summary()}
-	log.Info("provider ready", "provider", config.Provider, "policy_revision", engine.Revision())
+	log.Info("provider ready", "provider", config.Provider, "policy_revision", p.policy.current().engine.Revision())
 	return p, nil
 }
 
 // Close stops the relying party's background refresh of Ping's signing
 // keys and waits for it. Logins that need keys not yet cached fail after it.
+// It also stops watching the policy and uploads what the decision log
+// still holds, for CloseTimeout at most.
 func (p *Provider) Close() error {
-	return p.rp.Close()
+	err := p.rp.Close()
+	if perr := p.closePolicy(); err == nil {
+		err = perr
+	}
+	return err
 }
 
 // Info implements plugin.Authenticator.
 func (p *Provider) Info(context.Context) (*plugin.Info, error) {
+	a := p.policy.current()
 	return &plugin.Info{
 		Provider:       config.Provider,
 		CallbackPath:   CallbackPath,
 		Config:         maps.Clone(p.summary),
-		PolicyRevision: p.engine.Revision(),
+		PolicyRevision: a.engine.Revision(),
+		BundleRevision: a.bundle,
+		Stats:          p.stats(),
 	}, nil
 }
 
@@ -125,7 +156,7 @@ func (p *Provider) SetDirectory(ctx context.Context, dir *sso.Directory) error {
 	if dir == nil {
 		return invalidInput("SetDirectory without a directory")
 	}
-	if err := p.engine.SetDirectory(ctx, dir); err != nil {
+	if err := p.policy.setDirectory(ctx, dir); err != nil {
 		return err
 	}
 	if p.debug {
@@ -144,10 +175,18 @@ func (p *Provider) Decide(ctx context.Context, in *sso.Input) (*sso.Decision, er
 	if in == nil {
 		return nil, invalidInput("Decide without an input")
 	}
-	d, err := p.engine.Decide(ctx, in)
+	a := p.policy.current()
+	d, perr, err := a.engine.DecideDetail(ctx, in)
 	if err != nil {
 		p.log.Error("decision failed", "issuer", in.Identity.Issuer, "user_id", in.Identity.UserID, "error", err)
 		return nil, err
+	}
+	if perr != nil {
+		p.log.Named("rego").Error("decision policy error; login denied", "revision", perr.Revision, "error", perr.Error())
+	}
+	d.DecisionID = decisionlog.NewID()
+	if p.dlog != nil {
+		p.logDecision(ctx, a, in, d)
 	}
 	if p.debug {
 		role := "(unchanged)"

@@ -82,7 +82,7 @@ func TestInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Provider != config.Provider || info.CallbackPath != "/callback_ping" || info.PolicyRevision != p.engine.Revision() {
+	if info.Provider != config.Provider || info.CallbackPath != "/callback_ping" || info.PolicyRevision != p.policy.current().engine.Revision() {
 		t.Errorf("Info = %+v", info)
 	}
 	if info.Config["authorize_url"] != emu.AuthorizeURL() {

@@ -127,6 +127,10 @@ type InfoResponse struct {
 	// config is the effective configuration with secrets masked.
 	Config         map[string]string `protobuf:"bytes,3,rep,name=config,proto3" json:"config,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	PolicyRevision string            `protobuf:"bytes,4,opt,name=policy_revision,json=policyRevision,proto3" json:"policy_revision,omitempty"`
+	// bundle_revision is the manifest revision of the active policy bundle;
+	// empty without one.
+	BundleRevision string `protobuf:"bytes,5,opt,name=bundle_revision,json=bundleRevision,proto3" json:"bundle_revision,omitempty"`
+	Stats          *Stats `protobuf:"bytes,6,opt,name=stats,proto3" json:"stats,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -189,6 +193,129 @@ func (x *InfoResponse) GetPolicyRevision() string {
 	return ""
 }
 
+func (x *InfoResponse) GetBundleRevision() string {
+	if x != nil {
+		return x.BundleRevision
+	}
+	return ""
+}
+
+func (x *InfoResponse) GetStats() *Stats {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
+// Stats mirrors plugin.Stats: a running plugin's counters since it started.
+type Stats struct {
+	state                     protoimpl.MessageState `protogen:"open.v1"`
+	PolicyReloads             uint64                 `protobuf:"varint,1,opt,name=policy_reloads,json=policyReloads,proto3" json:"policy_reloads,omitempty"`
+	PolicyReloadFailures      uint64                 `protobuf:"varint,2,opt,name=policy_reload_failures,json=policyReloadFailures,proto3" json:"policy_reload_failures,omitempty"`
+	PolicyLastError           string                 `protobuf:"bytes,3,opt,name=policy_last_error,json=policyLastError,proto3" json:"policy_last_error,omitempty"`
+	DecisionLogEvents         uint64                 `protobuf:"varint,4,opt,name=decision_log_events,json=decisionLogEvents,proto3" json:"decision_log_events,omitempty"`
+	DecisionLogMaskFailures   uint64                 `protobuf:"varint,5,opt,name=decision_log_mask_failures,json=decisionLogMaskFailures,proto3" json:"decision_log_mask_failures,omitempty"`
+	DecisionLogBuffered       int64                  `protobuf:"varint,6,opt,name=decision_log_buffered,json=decisionLogBuffered,proto3" json:"decision_log_buffered,omitempty"`
+	DecisionLogDropped        uint64                 `protobuf:"varint,7,opt,name=decision_log_dropped,json=decisionLogDropped,proto3" json:"decision_log_dropped,omitempty"`
+	DecisionLogChunksUploaded uint64                 `protobuf:"varint,8,opt,name=decision_log_chunks_uploaded,json=decisionLogChunksUploaded,proto3" json:"decision_log_chunks_uploaded,omitempty"`
+	DecisionLogUploadFailures uint64                 `protobuf:"varint,9,opt,name=decision_log_upload_failures,json=decisionLogUploadFailures,proto3" json:"decision_log_upload_failures,omitempty"`
+	unknownFields             protoimpl.UnknownFields
+	sizeCache                 protoimpl.SizeCache
+}
+
+func (x *Stats) Reset() {
+	*x = Stats{}
+	mi := &file_pingauthz_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Stats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Stats) ProtoMessage() {}
+
+func (x *Stats) ProtoReflect() protoreflect.Message {
+	mi := &file_pingauthz_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Stats.ProtoReflect.Descriptor instead.
+func (*Stats) Descriptor() ([]byte, []int) {
+	return file_pingauthz_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Stats) GetPolicyReloads() uint64 {
+	if x != nil {
+		return x.PolicyReloads
+	}
+	return 0
+}
+
+func (x *Stats) GetPolicyReloadFailures() uint64 {
+	if x != nil {
+		return x.PolicyReloadFailures
+	}
+	return 0
+}
+
+func (x *Stats) GetPolicyLastError() string {
+	if x != nil {
+		return x.PolicyLastError
+	}
+	return ""
+}
+
+func (x *Stats) GetDecisionLogEvents() uint64 {
+	if x != nil {
+		return x.DecisionLogEvents
+	}
+	return 0
+}
+
+func (x *Stats) GetDecisionLogMaskFailures() uint64 {
+	if x != nil {
+		return x.DecisionLogMaskFailures
+	}
+	return 0
+}
+
+func (x *Stats) GetDecisionLogBuffered() int64 {
+	if x != nil {
+		return x.DecisionLogBuffered
+	}
+	return 0
+}
+
+func (x *Stats) GetDecisionLogDropped() uint64 {
+	if x != nil {
+		return x.DecisionLogDropped
+	}
+	return 0
+}
+
+func (x *Stats) GetDecisionLogChunksUploaded() uint64 {
+	if x != nil {
+		return x.DecisionLogChunksUploaded
+	}
+	return 0
+}
+
+func (x *Stats) GetDecisionLogUploadFailures() uint64 {
+	if x != nil {
+		return x.DecisionLogUploadFailures
+	}
+	return 0
+}
+
 type BeginRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RedirectUri   string                 `protobuf:"bytes,1,opt,name=redirect_uri,json=redirectUri,proto3" json:"redirect_uri,omitempty"`
@@ -199,7 +326,7 @@ type BeginRequest struct {
 
 func (x *BeginRequest) Reset() {
 	*x = BeginRequest{}
-	mi := &file_pingauthz_proto_msgTypes[2]
+	mi := &file_pingauthz_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -211,7 +338,7 @@ func (x *BeginRequest) String() string {
 func (*BeginRequest) ProtoMessage() {}
 
 func (x *BeginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[2]
+	mi := &file_pingauthz_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -224,7 +351,7 @@ func (x *BeginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BeginRequest.ProtoReflect.Descriptor instead.
 func (*BeginRequest) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{2}
+	return file_pingauthz_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *BeginRequest) GetRedirectUri() string {
@@ -251,7 +378,7 @@ type BeginResponse struct {
 
 func (x *BeginResponse) Reset() {
 	*x = BeginResponse{}
-	mi := &file_pingauthz_proto_msgTypes[3]
+	mi := &file_pingauthz_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -263,7 +390,7 @@ func (x *BeginResponse) String() string {
 func (*BeginResponse) ProtoMessage() {}
 
 func (x *BeginResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[3]
+	mi := &file_pingauthz_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -276,7 +403,7 @@ func (x *BeginResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BeginResponse.ProtoReflect.Descriptor instead.
 func (*BeginResponse) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{3}
+	return file_pingauthz_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *BeginResponse) GetAuthUrl() string {
@@ -305,7 +432,7 @@ type CompleteRequest struct {
 
 func (x *CompleteRequest) Reset() {
 	*x = CompleteRequest{}
-	mi := &file_pingauthz_proto_msgTypes[4]
+	mi := &file_pingauthz_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -317,7 +444,7 @@ func (x *CompleteRequest) String() string {
 func (*CompleteRequest) ProtoMessage() {}
 
 func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[4]
+	mi := &file_pingauthz_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -330,7 +457,7 @@ func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteRequest.ProtoReflect.Descriptor instead.
 func (*CompleteRequest) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{4}
+	return file_pingauthz_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CompleteRequest) GetRedirectUri() string {
@@ -368,7 +495,7 @@ type CompleteResponse struct {
 
 func (x *CompleteResponse) Reset() {
 	*x = CompleteResponse{}
-	mi := &file_pingauthz_proto_msgTypes[5]
+	mi := &file_pingauthz_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -380,7 +507,7 @@ func (x *CompleteResponse) String() string {
 func (*CompleteResponse) ProtoMessage() {}
 
 func (x *CompleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[5]
+	mi := &file_pingauthz_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -393,7 +520,7 @@ func (x *CompleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteResponse.ProtoReflect.Descriptor instead.
 func (*CompleteResponse) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{5}
+	return file_pingauthz_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CompleteResponse) GetIdentity() *Identity {
@@ -443,7 +570,7 @@ type Identity struct {
 
 func (x *Identity) Reset() {
 	*x = Identity{}
-	mi := &file_pingauthz_proto_msgTypes[6]
+	mi := &file_pingauthz_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -455,7 +582,7 @@ func (x *Identity) String() string {
 func (*Identity) ProtoMessage() {}
 
 func (x *Identity) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[6]
+	mi := &file_pingauthz_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -468,7 +595,7 @@ func (x *Identity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Identity.ProtoReflect.Descriptor instead.
 func (*Identity) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{6}
+	return file_pingauthz_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Identity) GetIssuer() string {
@@ -540,7 +667,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_pingauthz_proto_msgTypes[7]
+	mi := &file_pingauthz_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -552,7 +679,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[7]
+	mi := &file_pingauthz_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -565,7 +692,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{7}
+	return file_pingauthz_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *User) GetId() string {
@@ -607,7 +734,7 @@ type DecideRequest struct {
 
 func (x *DecideRequest) Reset() {
 	*x = DecideRequest{}
-	mi := &file_pingauthz_proto_msgTypes[8]
+	mi := &file_pingauthz_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -619,7 +746,7 @@ func (x *DecideRequest) String() string {
 func (*DecideRequest) ProtoMessage() {}
 
 func (x *DecideRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[8]
+	mi := &file_pingauthz_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -632,7 +759,7 @@ func (x *DecideRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideRequest.ProtoReflect.Descriptor instead.
 func (*DecideRequest) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{8}
+	return file_pingauthz_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DecideRequest) GetIdentity() *Identity {
@@ -658,7 +785,7 @@ type DecideResponse struct {
 
 func (x *DecideResponse) Reset() {
 	*x = DecideResponse{}
-	mi := &file_pingauthz_proto_msgTypes[9]
+	mi := &file_pingauthz_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -670,7 +797,7 @@ func (x *DecideResponse) String() string {
 func (*DecideResponse) ProtoMessage() {}
 
 func (x *DecideResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[9]
+	mi := &file_pingauthz_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -683,7 +810,7 @@ func (x *DecideResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideResponse.ProtoReflect.Descriptor instead.
 func (*DecideResponse) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{9}
+	return file_pingauthz_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DecideResponse) GetDecision() *Decision {
@@ -705,14 +832,16 @@ type Decision struct {
 	Groups     []string `protobuf:"bytes,6,rep,name=groups,proto3" json:"groups,omitempty"`
 	Reasons    []string `protobuf:"bytes,7,rep,name=reasons,proto3" json:"reasons,omitempty"`
 	// message is an operator's text for a deny from an extension rule.
-	Message       string `protobuf:"bytes,8,opt,name=message,proto3" json:"message,omitempty"`
+	Message string `protobuf:"bytes,8,opt,name=message,proto3" json:"message,omitempty"`
+	// decision_id identifies the decision in the decision log.
+	DecisionId    string `protobuf:"bytes,9,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Decision) Reset() {
 	*x = Decision{}
-	mi := &file_pingauthz_proto_msgTypes[10]
+	mi := &file_pingauthz_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -724,7 +853,7 @@ func (x *Decision) String() string {
 func (*Decision) ProtoMessage() {}
 
 func (x *Decision) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[10]
+	mi := &file_pingauthz_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -737,7 +866,7 @@ func (x *Decision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Decision.ProtoReflect.Descriptor instead.
 func (*Decision) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{10}
+	return file_pingauthz_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Decision) GetAllow() bool {
@@ -796,6 +925,13 @@ func (x *Decision) GetMessage() string {
 	return ""
 }
 
+func (x *Decision) GetDecisionId() string {
+	if x != nil {
+		return x.DecisionId
+	}
+	return ""
+}
+
 // Directory mirrors sso.Directory.
 type Directory struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -807,7 +943,7 @@ type Directory struct {
 
 func (x *Directory) Reset() {
 	*x = Directory{}
-	mi := &file_pingauthz_proto_msgTypes[11]
+	mi := &file_pingauthz_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -819,7 +955,7 @@ func (x *Directory) String() string {
 func (*Directory) ProtoMessage() {}
 
 func (x *Directory) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[11]
+	mi := &file_pingauthz_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -832,7 +968,7 @@ func (x *Directory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Directory.ProtoReflect.Descriptor instead.
 func (*Directory) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{11}
+	return file_pingauthz_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Directory) GetCompanies() map[string]*Company {
@@ -859,7 +995,7 @@ type Company struct {
 
 func (x *Company) Reset() {
 	*x = Company{}
-	mi := &file_pingauthz_proto_msgTypes[12]
+	mi := &file_pingauthz_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -871,7 +1007,7 @@ func (x *Company) String() string {
 func (*Company) ProtoMessage() {}
 
 func (x *Company) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[12]
+	mi := &file_pingauthz_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -884,7 +1020,7 @@ func (x *Company) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Company.ProtoReflect.Descriptor instead.
 func (*Company) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{12}
+	return file_pingauthz_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Company) GetName() string {
@@ -911,7 +1047,7 @@ type Whitelist struct {
 
 func (x *Whitelist) Reset() {
 	*x = Whitelist{}
-	mi := &file_pingauthz_proto_msgTypes[13]
+	mi := &file_pingauthz_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -923,7 +1059,7 @@ func (x *Whitelist) String() string {
 func (*Whitelist) ProtoMessage() {}
 
 func (x *Whitelist) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[13]
+	mi := &file_pingauthz_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -936,7 +1072,7 @@ func (x *Whitelist) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Whitelist.ProtoReflect.Descriptor instead.
 func (*Whitelist) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{13}
+	return file_pingauthz_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Whitelist) GetEmails() map[string]*WhitelistEntry {
@@ -963,7 +1099,7 @@ type WhitelistEntry struct {
 
 func (x *WhitelistEntry) Reset() {
 	*x = WhitelistEntry{}
-	mi := &file_pingauthz_proto_msgTypes[14]
+	mi := &file_pingauthz_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -975,7 +1111,7 @@ func (x *WhitelistEntry) String() string {
 func (*WhitelistEntry) ProtoMessage() {}
 
 func (x *WhitelistEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[14]
+	mi := &file_pingauthz_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -988,7 +1124,7 @@ func (x *WhitelistEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhitelistEntry.ProtoReflect.Descriptor instead.
 func (*WhitelistEntry) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{14}
+	return file_pingauthz_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WhitelistEntry) GetCompany() string {
@@ -1014,7 +1150,7 @@ type SetDirectoryRequest struct {
 
 func (x *SetDirectoryRequest) Reset() {
 	*x = SetDirectoryRequest{}
-	mi := &file_pingauthz_proto_msgTypes[15]
+	mi := &file_pingauthz_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1026,7 +1162,7 @@ func (x *SetDirectoryRequest) String() string {
 func (*SetDirectoryRequest) ProtoMessage() {}
 
 func (x *SetDirectoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[15]
+	mi := &file_pingauthz_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1039,7 +1175,7 @@ func (x *SetDirectoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDirectoryRequest.ProtoReflect.Descriptor instead.
 func (*SetDirectoryRequest) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{15}
+	return file_pingauthz_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SetDirectoryRequest) GetDirectory() *Directory {
@@ -1057,7 +1193,7 @@ type SetDirectoryResponse struct {
 
 func (x *SetDirectoryResponse) Reset() {
 	*x = SetDirectoryResponse{}
-	mi := &file_pingauthz_proto_msgTypes[16]
+	mi := &file_pingauthz_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1069,7 +1205,7 @@ func (x *SetDirectoryResponse) String() string {
 func (*SetDirectoryResponse) ProtoMessage() {}
 
 func (x *SetDirectoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[16]
+	mi := &file_pingauthz_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1082,7 +1218,7 @@ func (x *SetDirectoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDirectoryResponse.ProtoReflect.Descriptor instead.
 func (*SetDirectoryResponse) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{16}
+	return file_pingauthz_proto_rawDescGZIP(), []int{17}
 }
 
 // LoginError travels in the details of a failed call's gRPC status so the
@@ -1097,7 +1233,7 @@ type LoginError struct {
 
 func (x *LoginError) Reset() {
 	*x = LoginError{}
-	mi := &file_pingauthz_proto_msgTypes[17]
+	mi := &file_pingauthz_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1109,7 +1245,7 @@ func (x *LoginError) String() string {
 func (*LoginError) ProtoMessage() {}
 
 func (x *LoginError) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[17]
+	mi := &file_pingauthz_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1122,7 +1258,7 @@ func (x *LoginError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginError.ProtoReflect.Descriptor instead.
 func (*LoginError) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{17}
+	return file_pingauthz_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *LoginError) GetKind() ErrorKind {
@@ -1144,15 +1280,27 @@ var File_pingauthz_proto protoreflect.FileDescriptor
 const file_pingauthz_proto_rawDesc = "" +
 	"\n" +
 	"\x0fpingauthz.proto\x12\fpingauthz.v1\"\r\n" +
-	"\vInfoRequest\"\xf3\x01\n" +
+	"\vInfoRequest\"\xc7\x02\n" +
 	"\fInfoResponse\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\x12#\n" +
 	"\rcallback_path\x18\x02 \x01(\tR\fcallbackPath\x12>\n" +
 	"\x06config\x18\x03 \x03(\v2&.pingauthz.v1.InfoResponse.ConfigEntryR\x06config\x12'\n" +
-	"\x0fpolicy_revision\x18\x04 \x01(\tR\x0epolicyRevision\x1a9\n" +
+	"\x0fpolicy_revision\x18\x04 \x01(\tR\x0epolicyRevision\x12'\n" +
+	"\x0fbundle_revision\x18\x05 \x01(\tR\x0ebundleRevision\x12)\n" +
+	"\x05stats\x18\x06 \x01(\v2\x13.pingauthz.v1.StatsR\x05stats\x1a9\n" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"N\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe5\x03\n" +
+	"\x05Stats\x12%\n" +
+	"\x0epolicy_reloads\x18\x01 \x01(\x04R\rpolicyReloads\x124\n" +
+	"\x16policy_reload_failures\x18\x02 \x01(\x04R\x14policyReloadFailures\x12*\n" +
+	"\x11policy_last_error\x18\x03 \x01(\tR\x0fpolicyLastError\x12.\n" +
+	"\x13decision_log_events\x18\x04 \x01(\x04R\x11decisionLogEvents\x12;\n" +
+	"\x1adecision_log_mask_failures\x18\x05 \x01(\x04R\x17decisionLogMaskFailures\x122\n" +
+	"\x15decision_log_buffered\x18\x06 \x01(\x03R\x13decisionLogBuffered\x120\n" +
+	"\x14decision_log_dropped\x18\a \x01(\x04R\x12decisionLogDropped\x12?\n" +
+	"\x1cdecision_log_chunks_uploaded\x18\b \x01(\x04R\x19decisionLogChunksUploaded\x12?\n" +
+	"\x1cdecision_log_upload_failures\x18\t \x01(\x04R\x19decisionLogUploadFailures\"N\n" +
 	"\fBeginRequest\x12!\n" +
 	"\fredirect_uri\x18\x01 \x01(\tR\vredirectUri\x12\x1b\n" +
 	"\treturn_to\x18\x02 \x01(\tR\breturnTo\"M\n" +
@@ -1191,7 +1339,7 @@ const file_pingauthz_proto_rawDesc = "" +
 	"\bidentity\x18\x01 \x01(\v2\x16.pingauthz.v1.IdentityR\bidentity\x12&\n" +
 	"\x04user\x18\x02 \x01(\v2\x12.pingauthz.v1.UserR\x04user\"D\n" +
 	"\x0eDecideResponse\x122\n" +
-	"\bdecision\x18\x01 \x01(\v2\x16.pingauthz.v1.DecisionR\bdecision\"\xe1\x01\n" +
+	"\bdecision\x18\x01 \x01(\v2\x16.pingauthz.v1.DecisionR\bdecision\"\x82\x02\n" +
 	"\bDecision\x12\x14\n" +
 	"\x05allow\x18\x01 \x01(\bR\x05allow\x12\x16\n" +
 	"\x06signup\x18\x02 \x01(\bR\x06signup\x12\x18\n" +
@@ -1201,7 +1349,9 @@ const file_pingauthz_proto_rawDesc = "" +
 	"syncGroups\x12\x16\n" +
 	"\x06groups\x18\x06 \x03(\tR\x06groups\x12\x18\n" +
 	"\areasons\x18\a \x03(\tR\areasons\x12\x18\n" +
-	"\amessage\x18\b \x01(\tR\amessageB\a\n" +
+	"\amessage\x18\b \x01(\tR\amessage\x12\x1f\n" +
+	"\vdecision_id\x18\t \x01(\tR\n" +
+	"decisionIdB\a\n" +
 	"\x05_role\"\xdd\x01\n" +
 	"\tDirectory\x12D\n" +
 	"\tcompanies\x18\x01 \x03(\v2&.pingauthz.v1.Directory.CompaniesEntryR\tcompanies\x125\n" +
@@ -1258,64 +1408,66 @@ func file_pingauthz_proto_rawDescGZIP() []byte {
 }
 
 var file_pingauthz_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_pingauthz_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_pingauthz_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_pingauthz_proto_goTypes = []any{
 	(ErrorKind)(0),               // 0: pingauthz.v1.ErrorKind
 	(*InfoRequest)(nil),          // 1: pingauthz.v1.InfoRequest
 	(*InfoResponse)(nil),         // 2: pingauthz.v1.InfoResponse
-	(*BeginRequest)(nil),         // 3: pingauthz.v1.BeginRequest
-	(*BeginResponse)(nil),        // 4: pingauthz.v1.BeginResponse
-	(*CompleteRequest)(nil),      // 5: pingauthz.v1.CompleteRequest
-	(*CompleteResponse)(nil),     // 6: pingauthz.v1.CompleteResponse
-	(*Identity)(nil),             // 7: pingauthz.v1.Identity
-	(*User)(nil),                 // 8: pingauthz.v1.User
-	(*DecideRequest)(nil),        // 9: pingauthz.v1.DecideRequest
-	(*DecideResponse)(nil),       // 10: pingauthz.v1.DecideResponse
-	(*Decision)(nil),             // 11: pingauthz.v1.Decision
-	(*Directory)(nil),            // 12: pingauthz.v1.Directory
-	(*Company)(nil),              // 13: pingauthz.v1.Company
-	(*Whitelist)(nil),            // 14: pingauthz.v1.Whitelist
-	(*WhitelistEntry)(nil),       // 15: pingauthz.v1.WhitelistEntry
-	(*SetDirectoryRequest)(nil),  // 16: pingauthz.v1.SetDirectoryRequest
-	(*SetDirectoryResponse)(nil), // 17: pingauthz.v1.SetDirectoryResponse
-	(*LoginError)(nil),           // 18: pingauthz.v1.LoginError
-	nil,                          // 19: pingauthz.v1.InfoResponse.ConfigEntry
-	nil,                          // 20: pingauthz.v1.CompleteRequest.QueryEntry
-	nil,                          // 21: pingauthz.v1.Directory.CompaniesEntry
-	nil,                          // 22: pingauthz.v1.Whitelist.EmailsEntry
-	nil,                          // 23: pingauthz.v1.Whitelist.DomainsEntry
+	(*Stats)(nil),                // 3: pingauthz.v1.Stats
+	(*BeginRequest)(nil),         // 4: pingauthz.v1.BeginRequest
+	(*BeginResponse)(nil),        // 5: pingauthz.v1.BeginResponse
+	(*CompleteRequest)(nil),      // 6: pingauthz.v1.CompleteRequest
+	(*CompleteResponse)(nil),     // 7: pingauthz.v1.CompleteResponse
+	(*Identity)(nil),             // 8: pingauthz.v1.Identity
+	(*User)(nil),                 // 9: pingauthz.v1.User
+	(*DecideRequest)(nil),        // 10: pingauthz.v1.DecideRequest
+	(*DecideResponse)(nil),       // 11: pingauthz.v1.DecideResponse
+	(*Decision)(nil),             // 12: pingauthz.v1.Decision
+	(*Directory)(nil),            // 13: pingauthz.v1.Directory
+	(*Company)(nil),              // 14: pingauthz.v1.Company
+	(*Whitelist)(nil),            // 15: pingauthz.v1.Whitelist
+	(*WhitelistEntry)(nil),       // 16: pingauthz.v1.WhitelistEntry
+	(*SetDirectoryRequest)(nil),  // 17: pingauthz.v1.SetDirectoryRequest
+	(*SetDirectoryResponse)(nil), // 18: pingauthz.v1.SetDirectoryResponse
+	(*LoginError)(nil),           // 19: pingauthz.v1.LoginError
+	nil,                          // 20: pingauthz.v1.InfoResponse.ConfigEntry
+	nil,                          // 21: pingauthz.v1.CompleteRequest.QueryEntry
+	nil,                          // 22: pingauthz.v1.Directory.CompaniesEntry
+	nil,                          // 23: pingauthz.v1.Whitelist.EmailsEntry
+	nil,                          // 24: pingauthz.v1.Whitelist.DomainsEntry
 }
 var file_pingauthz_proto_depIdxs = []int32{
-	19, // 0: pingauthz.v1.InfoResponse.config:type_name -> pingauthz.v1.InfoResponse.ConfigEntry
-	20, // 1: pingauthz.v1.CompleteRequest.query:type_name -> pingauthz.v1.CompleteRequest.QueryEntry
-	7,  // 2: pingauthz.v1.CompleteResponse.identity:type_name -> pingauthz.v1.Identity
-	7,  // 3: pingauthz.v1.DecideRequest.identity:type_name -> pingauthz.v1.Identity
-	8,  // 4: pingauthz.v1.DecideRequest.user:type_name -> pingauthz.v1.User
-	11, // 5: pingauthz.v1.DecideResponse.decision:type_name -> pingauthz.v1.Decision
-	21, // 6: pingauthz.v1.Directory.companies:type_name -> pingauthz.v1.Directory.CompaniesEntry
-	14, // 7: pingauthz.v1.Directory.whitelist:type_name -> pingauthz.v1.Whitelist
-	22, // 8: pingauthz.v1.Whitelist.emails:type_name -> pingauthz.v1.Whitelist.EmailsEntry
-	23, // 9: pingauthz.v1.Whitelist.domains:type_name -> pingauthz.v1.Whitelist.DomainsEntry
-	12, // 10: pingauthz.v1.SetDirectoryRequest.directory:type_name -> pingauthz.v1.Directory
-	0,  // 11: pingauthz.v1.LoginError.kind:type_name -> pingauthz.v1.ErrorKind
-	13, // 12: pingauthz.v1.Directory.CompaniesEntry.value:type_name -> pingauthz.v1.Company
-	15, // 13: pingauthz.v1.Whitelist.EmailsEntry.value:type_name -> pingauthz.v1.WhitelistEntry
-	15, // 14: pingauthz.v1.Whitelist.DomainsEntry.value:type_name -> pingauthz.v1.WhitelistEntry
-	1,  // 15: pingauthz.v1.Authenticator.Info:input_type -> pingauthz.v1.InfoRequest
-	3,  // 16: pingauthz.v1.Authenticator.Begin:input_type -> pingauthz.v1.BeginRequest
-	5,  // 17: pingauthz.v1.Authenticator.Complete:input_type -> pingauthz.v1.CompleteRequest
-	16, // 18: pingauthz.v1.Authenticator.SetDirectory:input_type -> pingauthz.v1.SetDirectoryRequest
-	9,  // 19: pingauthz.v1.Authenticator.Decide:input_type -> pingauthz.v1.DecideRequest
-	2,  // 20: pingauthz.v1.Authenticator.Info:output_type -> pingauthz.v1.InfoResponse
-	4,  // 21: pingauthz.v1.Authenticator.Begin:output_type -> pingauthz.v1.BeginResponse
-	6,  // 22: pingauthz.v1.Authenticator.Complete:output_type -> pingauthz.v1.CompleteResponse
-	17, // 23: pingauthz.v1.Authenticator.SetDirectory:output_type -> pingauthz.v1.SetDirectoryResponse
-	10, // 24: pingauthz.v1.Authenticator.Decide:output_type -> pingauthz.v1.DecideResponse
-	20, // [20:25] is the sub-list for method output_type
-	15, // [15:20] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	20, // 0: pingauthz.v1.InfoResponse.config:type_name -> pingauthz.v1.InfoResponse.ConfigEntry
+	3,  // 1: pingauthz.v1.InfoResponse.stats:type_name -> pingauthz.v1.Stats
+	21, // 2: pingauthz.v1.CompleteRequest.query:type_name -> pingauthz.v1.CompleteRequest.QueryEntry
+	8,  // 3: pingauthz.v1.CompleteResponse.identity:type_name -> pingauthz.v1.Identity
+	8,  // 4: pingauthz.v1.DecideRequest.identity:type_name -> pingauthz.v1.Identity
+	9,  // 5: pingauthz.v1.DecideRequest.user:type_name -> pingauthz.v1.User
+	12, // 6: pingauthz.v1.DecideResponse.decision:type_name -> pingauthz.v1.Decision
+	22, // 7: pingauthz.v1.Directory.companies:type_name -> pingauthz.v1.Directory.CompaniesEntry
+	15, // 8: pingauthz.v1.Directory.whitelist:type_name -> pingauthz.v1.Whitelist
+	23, // 9: pingauthz.v1.Whitelist.emails:type_name -> pingauthz.v1.Whitelist.EmailsEntry
+	24, // 10: pingauthz.v1.Whitelist.domains:type_name -> pingauthz.v1.Whitelist.DomainsEntry
+	13, // 11: pingauthz.v1.SetDirectoryRequest.directory:type_name -> pingauthz.v1.Directory
+	0,  // 12: pingauthz.v1.LoginError.kind:type_name -> pingauthz.v1.ErrorKind
+	14, // 13: pingauthz.v1.Directory.CompaniesEntry.value:type_name -> pingauthz.v1.Company
+	16, // 14: pingauthz.v1.Whitelist.EmailsEntry.value:type_name -> pingauthz.v1.WhitelistEntry
+	16, // 15: pingauthz.v1.Whitelist.DomainsEntry.value:type_name -> pingauthz.v1.WhitelistEntry
+	1,  // 16: pingauthz.v1.Authenticator.Info:input_type -> pingauthz.v1.InfoRequest
+	4,  // 17: pingauthz.v1.Authenticator.Begin:input_type -> pingauthz.v1.BeginRequest
+	6,  // 18: pingauthz.v1.Authenticator.Complete:input_type -> pingauthz.v1.CompleteRequest
+	17, // 19: pingauthz.v1.Authenticator.SetDirectory:input_type -> pingauthz.v1.SetDirectoryRequest
+	10, // 20: pingauthz.v1.Authenticator.Decide:input_type -> pingauthz.v1.DecideRequest
+	2,  // 21: pingauthz.v1.Authenticator.Info:output_type -> pingauthz.v1.InfoResponse
+	5,  // 22: pingauthz.v1.Authenticator.Begin:output_type -> pingauthz.v1.BeginResponse
+	7,  // 23: pingauthz.v1.Authenticator.Complete:output_type -> pingauthz.v1.CompleteResponse
+	18, // 24: pingauthz.v1.Authenticator.SetDirectory:output_type -> pingauthz.v1.SetDirectoryResponse
+	11, // 25: pingauthz.v1.Authenticator.Decide:output_type -> pingauthz.v1.DecideResponse
+	21, // [21:26] is the sub-list for method output_type
+	16, // [16:21] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_pingauthz_proto_init() }
@@ -1323,15 +1475,15 @@ func file_pingauthz_proto_init() {
 	if File_pingauthz_proto != nil {
 		return
 	}
-	file_pingauthz_proto_msgTypes[6].OneofWrappers = []any{}
-	file_pingauthz_proto_msgTypes[10].OneofWrappers = []any{}
+	file_pingauthz_proto_msgTypes[7].OneofWrappers = []any{}
+	file_pingauthz_proto_msgTypes[11].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pingauthz_proto_rawDesc), len(file_pingauthz_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
