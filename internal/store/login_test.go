@@ -183,3 +183,37 @@ func testLoginStatements(t *testing.T, e *testEngine) {
 		}
 	}
 }
+
+// TestStatementsPrepared checks that the statements of a login are prepared
+// once and then reused: after the first login, a login prepares nothing.
+func TestStatementsPrepared(t *testing.T) { eachEngine(t, testStatementsPrepared) }
+
+func testStatementsPrepared(t *testing.T, e *testEngine) {
+	ctx := context.Background()
+	s := e.open(t)
+	fixture(t, s)
+	d := &sso.Decision{Allow: true, Signup: true, Company: "c1", SyncGroups: true, Groups: []string{"Ops"}}
+	prepared := func() int {
+		s.stmtMu.Lock()
+		defer s.stmtMu.Unlock()
+		return len(s.stmts)
+	}
+	var after int
+	for i := range 3 {
+		if _, err := s.FindUser(ctx, issuer, "sub-a"); err != nil && !errors.Is(err, sso.ErrNotFound) {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Login(ctx, sso.LoginState{ID: fmt.Sprint("p", i), Expires: time.Now().Add(time.Hour)}, alice(), d, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case i == 1:
+			after = prepared()
+		case i == 2 && prepared() != after:
+			t.Errorf("a repeat login prepared %d statements more", prepared()-after)
+		}
+	}
+	if after < 5 {
+		t.Errorf("%d statements prepared after two logins, want the login's 5 at least", after)
+	}
+}

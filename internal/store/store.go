@@ -224,7 +224,7 @@ func (s *Store) tryTx(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn f
 	t := &tx{Tx: sqlTx, s: s, db: db}
 	// Statements first used in t are prepared for reuse once t has given
 	// its connection back (the SQLite writer has only one).
-	defer s.prepareAll(ctx, db, t.unprepared)
+	defer func() { s.prepareAll(ctx, db, t.unprepared) }()
 	if err := fn(t); err != nil {
 		_ = sqlTx.Rollback()
 		return err
