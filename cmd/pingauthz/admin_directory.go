@@ -12,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/pingauthz/pingauthz/internal/email"
 	"github.com/pingauthz/pingauthz/internal/store"
 )
 
@@ -205,7 +206,10 @@ func membershipCmd(verb string) func(fs *flag.FlagSet) ([]string, adminRun) {
 	}
 }
 
-// resolveUser returns the store id of a user given by id or by email.
+// resolveUser returns the store id of a user given by id or by email. An
+// email matches under the one comparison rule of internal/email (ASCII
+// letters only are folded), never Unicode case folding, which would take
+// "\u212Aate@example.com" for "kate@example.com".
 func resolveUser(ctx context.Context, st *store.Store, user string) (string, error) {
 	if !strings.Contains(user, "@") {
 		return user, nil
@@ -214,9 +218,10 @@ func resolveUser(ctx context.Context, st *store.Store, user string) (string, err
 	if err != nil {
 		return "", err
 	}
+	want := email.Normalize(user)
 	var ids []string
 	for _, u := range users {
-		if strings.EqualFold(u.Email, user) {
+		if email.Normalize(u.Email) == want {
 			ids = append(ids, u.ID)
 		}
 	}

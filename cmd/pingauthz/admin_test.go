@@ -207,6 +207,13 @@ func TestAdminUsersAndMemberships(t *testing.T) {
 	}
 
 	mustAdmin(t, db, "membership", "rm", "--company", "c1", "--user", bob.ID, "Data")
+
+	// An email names a user under the ASCII-only rule: KELVIN SIGN is not k.
+	kate := signUp(t, db, "\u212Aate@example.com")
+	if _, _, stderr := admin(t, db, "membership", "add", "--company", "c1", "--user", "kate@example.com", "Data"); !strings.Contains(stderr, "no user has the email") {
+		t.Errorf("membership for kate@example.com: %q, want no user (only %s exists)", stderr, kate.Email)
+	}
+	mustAdmin(t, db, "membership", "add", "--company", "c1", "--user", "\u212AATE@EXAMPLE.COM", "Data")
 	for _, tc := range []struct {
 		args []string
 		want string
