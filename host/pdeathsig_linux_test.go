@@ -4,6 +4,7 @@ package host
 
 import (
 	"bufio"
+	"errors"
 	"os"
 	"os/exec"
 	"strconv"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/pingauthz/pingauthz/internal/procfs"
 )
@@ -49,12 +52,35 @@ func TestPluginDiesWithHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	deadline := time.Now().Add(30 * time.Second)
-	for procfs.Alive(pid) {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("plugin %d still runs 30s after its host was killed", pid)
+	if !waitExit(t, pid, 30*time.Second) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatalf("plugin %d still runs 30s after its host was killed", pid)
+	}
+}
+
+// waitExit waits until the process pid (not necessarily a child) has
+// ended, at most timeout, through a pidfd, which becomes readable when the
+// process ends. It reports whether the process ended.
+func waitExit(t *testing.T, pid int, timeout time.Duration) bool {
+	t.Helper()
+	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return true
+	}
+	if err != nil {
+		t.Fatalf("pidfd_open(%d): %v", pid, err)
+	}
+	defer unix.Close(fd)
+	deadline := time.Now().Add(timeout)
+	for {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, int(max(time.Until(deadline), 0).Milliseconds()))
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case err != nil:
+			t.Fatalf("poll on the pidfd of %d: %v", pid, err)
 		}
-		time.Sleep(10 * time.Millisecond)
+		return n > 0
 	}
 }

@@ -37,7 +37,7 @@ func TestCallTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Close)
-	pid := p.signal(t, syscall.SIGSTOP)
+	pid := p.freeze(t)
 	resumed := false
 	t.Cleanup(func() {
 		if !resumed {
