@@ -3,6 +3,7 @@ package rego
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/pingauthz/pingauthz/sso"
@@ -43,6 +44,38 @@ func benchInput(p, n int) *sso.Input {
 	}}
 }
 
+// benchConfig has groups, role sync and the sign-up restriction on, and a
+// default company.
+func benchConfig(caseSensitive bool) config.Config {
+	cfg := config.Default()
+	cfg.DefaultCompany = "c1"
+	cfg.Groups.Enabled = true
+	cfg.Groups.CaseSensitive = caseSensitive
+	cfg.Groups.Admins = []string{"ClearML-Admins"}
+	cfg.Groups.ProhibitUserSignupIfNotInGroup = true
+	return cfg
+}
+
+// benchDecide sets a directory of n groups, checks that in gets an admin
+// allow that ok accepts, then measures Decide.
+func benchDecide(b *testing.B, e *Engine, n int, in *sso.Input, ok func(*sso.Decision) bool) {
+	ctx := context.Background()
+	if err := e.SetDirectory(ctx, benchDirectory(n)); err != nil {
+		b.Fatal(err)
+	}
+	d, err := e.Decide(ctx, in)
+	if err != nil || !d.Allow || *d.Role != sso.RoleAdmin || !ok(d) {
+		b.Fatalf("unexpected decision %+v, %v", d, err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := e.Decide(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkDecide measures one decision at (Ping groups x ClearML groups),
 // with groups and role sync on, the directory set once.
 func BenchmarkDecide(b *testing.B) {
@@ -55,32 +88,14 @@ func BenchmarkDecide(b *testing.B) {
 				name += "/case_insensitive"
 			}
 			b.Run(name, func(b *testing.B) {
-				cfg := config.Default()
-				cfg.DefaultCompany = "c1"
-				cfg.Groups.Enabled = true
-				cfg.Groups.CaseSensitive = caseSensitive
-				cfg.Groups.Admins = []string{"ClearML-Admins"}
-				cfg.Groups.ProhibitUserSignupIfNotInGroup = true
-				ctx := context.Background()
-				e, err := New(ctx, &cfg)
+				cfg := benchConfig(caseSensitive)
+				e, err := New(context.Background(), &cfg)
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := e.SetDirectory(ctx, benchDirectory(size.clearml)); err != nil {
-					b.Fatal(err)
-				}
-				in := benchInput(size.ping, size.clearml)
-				d, err := e.Decide(ctx, in)
-				if err != nil || !d.Allow || *d.Role != sso.RoleAdmin || len(d.Groups) == 0 {
-					b.Fatalf("unexpected decision %+v, %v", d, err)
-				}
-				b.ReportAllocs()
-				b.ResetTimer()
-				for b.Loop() {
-					if _, err := e.Decide(ctx, in); err != nil {
-						b.Fatal(err)
-					}
-				}
+				benchDecide(b, e, size.clearml, benchInput(size.ping, size.clearml), func(d *sso.Decision) bool {
+					return len(d.Groups) > 0
+				})
 			})
 		}
 	}
@@ -102,4 +117,43 @@ func BenchmarkSetDirectory(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchExtension is an extension of every common kind: a role rule on a
+// Ping group, a sign-up denial by email domain, and groups by prefix.
+const benchExtension = `package clearml.sso.extend
+
+import data.clearml.email
+
+admin contains "role:team_lead" if "Team Leads" in input.identity.groups
+
+not_admin contains "role:contractor" if "Contractors" in input.identity.groups
+
+deny_signup contains {"code": "deny:contractor", "message": "No sign-ups from contractor.example."} if {
+	email.domain(input.identity.email) == "contractor.example"
+}
+
+groups contains name if {
+	some group in input.identity.groups
+	startswith(group, "clearml-")
+	name := substring(group, 8, -1)
+}
+`
+
+// BenchmarkDecideExtension is BenchmarkDecide at 10x100 with an extension
+// module; BenchmarkDecide itself has none.
+func BenchmarkDecideExtension(b *testing.B) {
+	cfg := benchConfig(true)
+	mods, err := EffectiveModules(&cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	mods = append(mods, Module{Path: "extend.rego", File: "extend.rego", Origin: OriginOverride, Source: []byte(benchExtension)})
+	e, err := New(context.Background(), &cfg, WithModules(mods))
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := benchInput(10, 100)
+	in.Identity.Groups = append(in.Identity.Groups, "clearml-group-0000001")
+	benchDecide(b, e, 100, in, func(d *sso.Decision) bool { return slices.Contains(d.Groups, "group-0000001") })
 }

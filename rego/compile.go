@@ -72,7 +72,9 @@ func ParseModules(mods []Module) (map[string]*ast.Module, error) {
 
 // compile parses and compiles mods, with the config constants folded (see
 // foldConfigStage), and checks that a rule defines the decision. A call of
-// a withheld builtin that allowed does not name is a *CompileError.
+// a withheld builtin that allowed does not name is a *CompileError. When
+// the modules parse but do not compile, the failed compiler is returned
+// with the error, for a closer look at the cause.
 func compile(mods []Module, allowed []string) (*ast.Compiler, error) {
 	caps, err := capabilities(allowed)
 	if err != nil {
@@ -89,9 +91,10 @@ func compile(mods []Module, allowed []string) (*ast.Compiler, error) {
 		WithDefaultRegoVersion(ast.RegoV1).
 		WithCapabilities(caps).
 		WithEnablePrintStatements(true).
-		WithStageAfterID(ast.StageCheckTypes, foldConfigStage)
+		WithStageAfterID(ast.StageCheckTypes, foldConfigStage).
+		WithStageAfterID(ast.StageCheckTypes, foldExtensionStage)
 	if c.Compile(parsed); c.Failed() {
-		return nil, &CompileError{Errors: c.Errors}
+		return c, &CompileError{Errors: c.Errors}
 	}
 	if len(c.GetRulesExact(ast.MustParseRef(DecisionQuery))) == 0 {
 		return nil, fmt.Errorf("rego: no rule defines %s", DecisionQuery)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/pingauthz/pingauthz/sso"
 
@@ -13,7 +15,6 @@ import (
 	"github.com/open-policy-agent/opa/v1/metrics"
 	oparego "github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
-	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/topdown"
 	"github.com/open-policy-agent/opa/v1/topdown/print"
 
@@ -22,17 +23,15 @@ import (
 
 // Engine evaluates the decision policy. It is safe for concurrent use:
 // Decide calls run in parallel, and SetDirectory swaps the directory
-// atomically between them.
+// atomically between them. The policy set is held behind an atomic pointer,
+// so a checked set can replace it between decisions.
 type Engine struct {
-	modules  []Module
-	revision string
-	compiler *ast.Compiler
-	store    storage.Store
-	query    oparego.PreparedEvalQuery
-	logger   hclog.Logger
+	set    atomic.Pointer[PolicySet]
+	mu     sync.Mutex // serializes directory writes
+	logger hclog.Logger
 }
 
-// Option configures New.
+// Option configures New and Check.
 type Option func(*options)
 
 type options struct {
@@ -40,8 +39,9 @@ type options struct {
 	modules []Module
 }
 
-// WithLogger sends policy errors (at error level) and Rego print output (at
-// debug level) to l. The default discards them.
+// WithLogger sends policy errors (at error level), ignored whitelist keys
+// (at warn level) and Rego print output (at debug level) to l. The default
+// discards them.
 func WithLogger(l hclog.Logger) Option {
 	return func(o *options) {
 		if l != nil {
@@ -57,82 +57,50 @@ func WithModules(mods []Module) Option {
 	return func(o *options) { o.modules = slices.Clone(mods) }
 }
 
-// New compiles the effective policy set of cfg once, without its tests
-// (*_test.rego; RunTests runs them), and prepares the decision query. A
-// policy that does not parse or compile gives a *CompileError naming file
-// and line; a set without a decision rule is an error too. The directory
-// starts empty, so until SetDirectory every new user is denied.
+// New runs Check on the effective policy set of cfg, without its tests
+// (*_test.rego; RunTests runs them), and returns an Engine that evaluates
+// it. Check's errors name the file and line, or the probe login. The
+// directory starts empty, so until SetDirectory every new user is denied.
 func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Engine, error) {
 	o := options{logger: hclog.NewNullLogger()}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	mods := o.modules
-	if mods == nil {
-		var err error
-		if mods, err = EffectiveModules(cfg); err != nil {
-			return nil, err
-		}
-	}
-	var allowed []string
-	if cfg != nil {
-		allowed = cfg.PolicyInsecureBuiltins
-	}
-	compiler, err := compile(withoutTests(mods), allowed)
+	set, err := Check(ctx, cfg, opts...)
 	if err != nil {
 		return nil, err
 	}
-	empty, _, err := directoryValue(&sso.Directory{})
-	if err != nil {
-		return nil, err
-	}
-	store := inmem.NewFromObjectWithOpts(map[string]any{
-		"clearml": map[string]any{"directory": empty},
-	}, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
-
-	e := &Engine{
-		modules:  mods,
-		revision: Revision(mods),
-		compiler: compiler,
-		store:    store,
-		logger:   o.logger,
-	}
-	r := oparego.New(
-		oparego.Query(DecisionQuery),
-		oparego.Compiler(compiler),
-		oparego.Store(store),
-		oparego.PrintHook(printHook{e.logger}),
-		oparego.EnablePrintStatements(true),
-	)
-	if e.query, err = r.PrepareForEval(ctx); err != nil {
-		return nil, fmt.Errorf("rego: prepare %s: %w", DecisionQuery, err)
-	}
+	e := &Engine{logger: o.logger}
+	e.set.Store(set)
 	return e, nil
 }
 
 // Revision identifies the compiled policy set (see Revision).
-func (e *Engine) Revision() string { return e.revision }
+func (e *Engine) Revision() string { return e.set.Load().Revision() }
 
 // Modules returns the compiled policy set, sorted by Path.
-func (e *Engine) Modules() []Module {
-	out := make([]Module, len(e.modules))
-	copy(out, e.modules)
-	return out
-}
+func (e *Engine) Modules() []Module { return e.set.Load().Modules() }
 
 // SetDirectory replaces the directory the decisions consult, with lookup
 // indexes built once here. A whitelist key that is not a valid address or
 // domain (package email) matches no login; it is logged as a warning and
 // left out of the index. On error the previous directory stays.
 func (e *Engine) SetDirectory(ctx context.Context, dir *sso.Directory) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.set.Load().setDirectory(ctx, dir, e.logger)
+}
+
+// setDirectory writes dir into the set's store.
+func (s *PolicySet) setDirectory(ctx context.Context, dir *sso.Directory, logger hclog.Logger) error {
 	v, ignored, err := directoryValue(dir)
 	if err != nil {
 		return err
 	}
 	for _, key := range ignored {
-		e.logger.Warn("whitelist entry matches no login: not a plain ASCII address or domain (write a Unicode domain in its xn-- form)", "entry", key)
+		logger.Warn("whitelist entry matches no login: not a plain ASCII address or domain (write a Unicode domain in its xn-- form)", "entry", key)
 	}
-	if err := storage.WriteOne(ctx, e.store, storage.AddOp, storage.Path{"clearml", "directory"}, v); err != nil {
+	if err := storage.WriteOne(ctx, s.store, storage.AddOp, storage.Path{"clearml", "directory"}, v); err != nil {
 		return fmt.Errorf("rego: set directory: %w", err)
 	}
 	return nil
@@ -153,6 +121,12 @@ func (e *Engine) Decide(ctx context.Context, in *sso.Input) (*sso.Decision, erro
 // DecideDetail is Decide that returns a policy error's detail instead of
 // logging it. When it is non-nil, the decision is the policy_error deny.
 func (e *Engine) DecideDetail(ctx context.Context, in *sso.Input) (*sso.Decision, *PolicyError, error) {
+	return e.set.Load().decide(ctx, in)
+}
+
+// decide evaluates the decision for in, and validates the extension rules'
+// values when the set has any.
+func (s *PolicySet) decide(ctx context.Context, in *sso.Input) (*sso.Decision, *PolicyError, error) {
 	if in == nil {
 		return nil, nil, errors.New("rego: decide: nil input")
 	}
@@ -170,7 +144,7 @@ func (e *Engine) DecideDetail(ctx context.Context, in *sso.Input) (*sso.Decision
 	cancel := topdown.NewCancel()
 	stop := context.AfterFunc(ctx, cancel.Cancel)
 	defer stop()
-	rs, err := e.query.Eval(ctx,
+	rs, err := s.query.Eval(ctx,
 		oparego.EvalParsedInput(input),
 		oparego.EvalGenerateJSON(keepTerm),
 		oparego.EvalExternalCancel(cancel),
@@ -180,27 +154,36 @@ func (e *Engine) DecideDetail(ctx context.Context, in *sso.Input) (*sso.Decision
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, nil, fmt.Errorf("rego: decide: %w", ctxErr)
 		}
-		return e.policyError("evaluation failed", err)
+		return s.policyError("evaluation failed", err)
 	}
 	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
-		return e.policyError(DecisionQuery+" is undefined", nil)
+		return s.policyError(DecisionQuery+" is undefined", nil)
 	}
 	if len(rs) > 1 {
-		return e.policyError(DecisionQuery+" has more than one value", nil)
+		return s.policyError(DecisionQuery+" has more than one value", nil)
 	}
 	term, ok := rs[0].Expressions[0].Value.(*ast.Term)
 	if !ok {
-		return e.policyError(fmt.Sprintf("unexpected result type %T", rs[0].Expressions[0].Value), nil)
+		return s.policyError(fmt.Sprintf("unexpected result type %T", rs[0].Expressions[0].Value), nil)
+	}
+	if len(rs[0].Expressions) > 1 {
+		if ext, ok := rs[0].Expressions[1].Value.(*ast.Term); ok {
+			if msg := s.extension.validate(ext.Value); msg != "" {
+				d, perr, err := s.policyError(msg, nil)
+				perr.extension = true
+				return d, perr, err
+			}
+		}
 	}
 	d, msg := decodeDecision(term.Value, in)
 	if msg != "" {
-		return e.policyError(msg, nil)
+		return s.policyError(msg, nil)
 	}
 	return d, nil, nil
 }
 
-func (e *Engine) policyError(detail string, err error) (*sso.Decision, *PolicyError, error) {
-	return denyDecision(sso.ReasonPolicyError), &PolicyError{Revision: e.revision, Detail: detail, Err: err}, nil
+func (s *PolicySet) policyError(detail string, err error) (*sso.Decision, *PolicyError, error) {
+	return denyDecision(sso.ReasonPolicyError), &PolicyError{Revision: s.revision, Detail: detail, Err: err}, nil
 }
 
 // keepTerm hands the result over as the AST term, so it is checked without

@@ -22,7 +22,7 @@ var foldConfigStage = ast.CompilerStageDefinition{
 }
 
 func foldConfig(c *ast.Compiler) *ast.Error {
-	if withTargetsConfig(c.Modules) {
+	if withTargets(c.Modules, configRef) {
 		return nil
 	}
 	constants := map[string]*ast.Term{}
@@ -87,13 +87,13 @@ func constantValue(r *ast.Rule) (*ast.Term, bool) {
 	return h.Value, true
 }
 
-// withTargetsConfig reports whether any expression replaces a value under
-// data.clearml.config (or all of data) with "with".
-func withTargetsConfig(mods map[string]*ast.Module) bool {
+// withTargets reports whether any expression replaces a value under prefix
+// (or a document above it, such as all of data) with "with".
+func withTargets(mods map[string]*ast.Module, prefix ast.Ref) bool {
 	found := false
 	for _, mod := range mods {
 		ast.WalkWiths(mod, func(w *ast.With) bool {
-			if ref, ok := w.Target.Value.(ast.Ref); ok && (ref.HasPrefix(configRef) || configRef.HasPrefix(ref)) {
+			if ref, ok := w.Target.Value.(ast.Ref); ok && (ref.HasPrefix(prefix) || prefix.HasPrefix(ref)) {
 				found = true
 			}
 			return found

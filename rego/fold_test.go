@@ -10,9 +10,9 @@ import (
 	"github.com/pingauthz/pingauthz/internal/config"
 )
 
-// configRefsLeft lists the data.clearml.config references the compiled
-// decision module still evaluates.
-func configRefsLeft(t *testing.T, mods []Module) []string {
+// refsLeft lists the references below prefix (cut one segment below it)
+// that the compiled decision module still evaluates.
+func refsLeft(t *testing.T, mods []Module, prefix ast.Ref) []string {
 	t.Helper()
 	c, err := compile(withoutTests(mods), nil)
 	if err != nil {
@@ -20,8 +20,8 @@ func configRefsLeft(t *testing.T, mods []Module) []string {
 	}
 	var left []string
 	ast.WalkRefs(c.Modules["clearml/sso/decision.rego"], func(r ast.Ref) bool {
-		if r.HasPrefix(configRef) && len(r) > len(configRef) {
-			left = append(left, r[:len(configRef)+1].String())
+		if r.HasPrefix(prefix) && len(r) > len(prefix) {
+			left = append(left, r[:len(prefix)+1].String())
 		}
 		return false
 	})
@@ -91,7 +91,7 @@ disabled := d if {
 		}, "x@example.com", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if left := configRefsLeft(t, tc.mods); !slices.Equal(left, tc.left) {
+			if left := refsLeft(t, tc.mods, configRef); !slices.Equal(left, tc.left) {
 				t.Errorf("config references left %q, want %q", left, tc.left)
 			}
 			ctx := context.Background()

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+
 	"github.com/pingauthz/pingauthz/internal/config"
 	"github.com/pingauthz/pingauthz/policies"
 )
@@ -56,8 +58,11 @@ func withoutTests(mods []Module) []Module {
 // directories starting with "." skipped, other files ignored). An override
 // whose base name equals a default's replaces that default at the default's
 // Path; two overrides that would replace the same default are an error.
-// Every other override is added at its path relative to PolicyDir. It does
-// not parse or compile the modules.
+// An override named like a default but declaring another package (an
+// extension file called email.rego, say) is added, not a replacement.
+// Every other override is added at its path relative to PolicyDir. It
+// parses only the package of overrides named like a default, and does not
+// compile the modules.
 func EffectiveModules(cfg *config.Config) ([]Module, error) {
 	if cfg == nil {
 		return nil, errors.New("rego: effective modules: nil config")
@@ -139,7 +144,7 @@ func applyOverrides(mods []Module, byBase map[string]int, dir string) ([]Module,
 		if err != nil {
 			return err
 		}
-		if i, ok := byBase[d.Name()]; ok {
+		if i, ok := byBase[d.Name()]; ok && samePackage(mods[i].Source, src) {
 			target := mods[i].Path
 			if other, dup := replacedBy[target]; dup {
 				return fmt.Errorf("%s and %s both replace the default %s; keep one", other, p, target)
@@ -152,13 +157,35 @@ func applyOverrides(mods []Module, byBase map[string]int, dir string) ([]Module,
 		if err != nil {
 			return err
 		}
-		mods = append(mods, Module{Path: filepath.ToSlash(rel), File: p, Origin: OriginOverride, Source: src})
+		rel = filepath.ToSlash(rel)
+		if i, ok := byBase[d.Name()]; ok && mods[i].Path == rel {
+			return fmt.Errorf("%s takes the path of the default %s but declares package %s, not %s; move or rename it",
+				p, rel, packageOf(src), packageOf(mods[i].Source))
+		}
+		mods = append(mods, Module{Path: rel, File: p, Origin: OriginOverride, Source: src})
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("rego: policy dir %s: %w", dir, err)
 	}
 	return mods, nil
+}
+
+// samePackage reports whether an override declares the package of the
+// default it is named like, or does not parse (so that its error is
+// reported where the default was).
+func samePackage(def, override []byte) bool {
+	o := packageOf(override)
+	return o == "" || o == packageOf(def)
+}
+
+// packageOf is the package a module declares, or "" when it does not parse.
+func packageOf(src []byte) string {
+	m, err := ast.ParseModuleWithOpts("", string(src), ast.ParserOptions{RegoVersion: ast.RegoV1})
+	if err != nil || m == nil {
+		return ""
+	}
+	return m.Package.Path.String()
 }
 
 // Revision identifies a policy set: "sha256:" and the hex SHA-256 of every

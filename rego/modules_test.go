@@ -118,6 +118,26 @@ func TestEffectiveModulesOverrides(t *testing.T) {
 			},
 		},
 		{
+			name:  "a file named like a default in another package is added",
+			files: map[string]string{"email.rego": "package clearml.sso.extend\n", "decision.rego": "package clearml.sso\n"},
+			check: func(t *testing.T, mods map[string]Module) {
+				if mods["clearml/email/email.rego"].Origin != OriginDefault {
+					t.Error("an extension file named email.rego replaced the email rule")
+				}
+				if mods["email.rego"].Origin != OriginOverride {
+					t.Error("email.rego not added")
+				}
+				if mods["clearml/sso/decision.rego"].Origin != OriginOverride {
+					t.Error("decision.rego of the same package did not replace the default")
+				}
+			},
+		},
+		{
+			name:    "an added file may not take a default's path",
+			files:   map[string]string{"clearml/email/email.rego": "package clearml.sso.extend\n"},
+			wantErr: "takes the path of the default clearml/email/email.rego but declares package data.clearml.sso.extend",
+		},
+		{
 			name:    "two replacements of one default",
 			files:   map[string]string{"a/decision.rego": "", "b/decision.rego": ""},
 			wantErr: "both replace the default clearml/sso/decision.rego",

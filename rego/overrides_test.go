@@ -69,31 +69,69 @@ func TestOverrideSyntaxErrorNamesLine(t *testing.T) {
 	}
 }
 
-// TestOverridePolicyErrors checks that a decision that fails, is undefined
-// or has the wrong shape becomes a policy_error deny, never an allow.
+// uncheckedEngine is an Engine on cfg's policy set that skipped Check's
+// probe logins, to reach the safety net at login time.
+func uncheckedEngine(t *testing.T, cfg *config.Config, opts ...Option) *Engine {
+	t.Helper()
+	o := options{logger: hclog.NewNullLogger()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	set, _, err := build(context.Background(), cfg, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Engine{logger: o.logger}
+	e.set.Store(set)
+	return e
+}
+
+var badDecisions = []struct {
+	dir    string
+	detail string
+	where  string // the file and line the check names
+}{
+	{"undefined", "is undefined", "undefined/decision.rego:4"},
+	{"allow_string", "allow is string, not a boolean", "allow_string/decision.rego:3"},
+	{"missing_keys", `decision has no "groups"`, "missing_keys/decision.rego:3"},
+	{"bad_role", `role is "owner"`, "bad_role/decision.rego:3"},
+	{"groups_not_strings", "groups contains number, not a string", "groups_not_strings/decision.rego:3"},
+	{"groups_string", "groups is string, not a list of strings", "groups_string/decision.rego:3"},
+	{"unknown_key", `unknown keys "alow"`, "unknown_key/decision.rego:3"},
+	{"signup_without_role", "signs up a user without a role", "signup_without_role/decision.rego:3"},
+	{"conflict", "evaluation failed", "conflict/decision.rego:6"},
+}
+
+// TestCheckRefusesBadDecisions checks that a decision that fails, is
+// undefined or has the wrong shape is refused before any login, naming the
+// probe login, the problem, and the file and line.
+func TestCheckRefusesBadDecisions(t *testing.T) {
+	for _, tc := range badDecisions {
+		t.Run(tc.dir, func(t *testing.T) {
+			_, err := New(context.Background(), overrideConfig(tc.dir))
+			var pe *ProbeError
+			if !errors.As(err, &pe) || pe.Probe == "" {
+				t.Fatalf("error %T %v, want a *ProbeError", err, err)
+			}
+			for _, want := range []string{tc.detail, filepath.FromSlash(tc.where), `probe login "`} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+// TestOverridePolicyErrors checks the safety net behind the check: at login
+// time, a decision that fails, is undefined or has the wrong shape becomes
+// a policy_error deny, never an allow.
 func TestOverridePolicyErrors(t *testing.T) {
-	for _, tc := range []struct {
-		dir    string
-		detail string
-	}{
-		{"undefined", "is undefined"},
-		{"allow_string", "allow is string, not a boolean"},
-		{"missing_keys", `decision has no "groups"`},
-		{"bad_role", `role is "owner"`},
-		{"groups_not_strings", "groups contains number, not a string"},
-		{"groups_string", "groups is string, not a list of strings"},
-		{"unknown_key", `unknown keys "alow"`},
-		{"signup_without_role", "signs up a user without a role"},
-		{"conflict", "evaluation failed"},
-	} {
+	for _, tc := range badDecisions {
 		t.Run(tc.dir, func(t *testing.T) {
 			var logs bytes.Buffer
 			logger := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug, JSONFormat: true})
 			ctx := context.Background()
-			e, err := New(ctx, overrideConfig(tc.dir), WithLogger(logger))
-			if err != nil {
-				t.Fatal(err)
-			}
+			e := uncheckedEngine(t, overrideConfig(tc.dir), WithLogger(logger))
 			if err := e.SetDirectory(ctx, loadDirectory(t)); err != nil {
 				t.Fatal(err)
 			}

@@ -22,6 +22,8 @@ type PolicyError struct {
 	Detail string
 	// Err is the evaluation error, if any.
 	Err error
+	// extension: Detail is about an extension rule's value.
+	extension bool
 }
 
 func (e *PolicyError) Error() string {
@@ -39,9 +41,8 @@ func denyDecision(reasons ...string) *sso.Decision {
 	return &sso.Decision{Groups: []string{}, Reasons: reasons}
 }
 
-// decisionKeys are the keys of a decision object, all required; "message"
-// may be present too.
-var decisionKeys = []string{"allow", "company", "groups", "reasons", "role", "signup", "sync_groups"}
+// decisionKeys are the keys of a decision object, all required.
+var decisionKeys = []string{"allow", "company", "groups", "message", "reasons", "role", "signup", "sync_groups"}
 
 // decodeDecision checks the shape of a decision value and converts it. A
 // deny is normalized to the deny shape with its reasons; groups are sorted
@@ -59,12 +60,6 @@ func decodeDecision(v ast.Value, in *sso.Input) (*sso.Decision, string) {
 	)
 	obj.Foreach(func(k, val *ast.Term) {
 		key, isString := k.Value.(ast.String)
-		if isString && key == "message" {
-			if msg == "" {
-				d.Message, msg = messageField(val.Value)
-			}
-			return
-		}
 		i := slices.Index(decisionKeys, string(key))
 		if !isString || i < 0 {
 			unknown = append(unknown, k.String())
@@ -93,6 +88,8 @@ func decodeDecision(v ast.Value, in *sso.Input) (*sso.Decision, string) {
 			d.Groups, msg = stringsField(val.Value, "groups")
 		case "reasons":
 			d.Reasons, msg = stringsField(val.Value, "reasons")
+		case "message":
+			d.Message, msg = messageField(val.Value)
 		}
 	})
 	if len(unknown) > 0 {
@@ -142,8 +139,8 @@ func decodeDecision(v ast.Value, in *sso.Input) (*sso.Decision, string) {
 // maxMessage bounds a deny's message, in characters.
 const maxMessage = 200
 
-// messageField reads the optional message of a deny: plain text of at most
-// maxMessage characters.
+// messageField reads the message of a decision: "" or, for a deny, plain
+// text of at most maxMessage characters.
 func messageField(v ast.Value) (string, string) {
 	s, ok := v.(ast.String)
 	if !ok {

@@ -12,7 +12,7 @@ import (
 func TestDecodeDecision(t *testing.T) {
 	existing := &sso.Input{User: &sso.User{ID: "u1", Company: "c1"}}
 	fresh := &sso.Input{}
-	allow := `"allow": true, "signup": true, "company": "c1", "role": "user", "sync_groups": true, "groups": ["b", "a", "b"], "reasons": ["signup:default_company"]`
+	allow := `"allow": true, "signup": true, "company": "c1", "role": "user", "sync_groups": true, "groups": ["b", "a", "b"], "reasons": ["signup:default_company"], "message": ""`
 	for _, tc := range []struct {
 		name  string
 		value string
@@ -22,13 +22,15 @@ func TestDecodeDecision(t *testing.T) {
 	}{
 		{"allow", "{" + allow + "}", fresh,
 			`{"allow":true,"signup":true,"company":"c1","role":"user","sync_groups":true,"groups":["a","b"],"reasons":["signup:default_company"],"message":""}`, ""},
-		{"groups as a set", `{"allow": true, "signup": false, "company": "c1", "role": null, "sync_groups": true, "groups": {"x"}, "reasons": ["r"]}`, existing,
+		{"groups as a set", `{"allow": true, "signup": false, "company": "c1", "role": null, "sync_groups": true, "groups": {"x"}, "reasons": ["r"], "message": ""}`, existing,
 			`{"allow":true,"signup":false,"company":"c1","role":null,"sync_groups":true,"groups":["x"],"reasons":["r"],"message":""}`, ""},
-		{"deny is normalized", `{"allow": false, "signup": true, "company": "c1", "role": "admin", "sync_groups": true, "groups": ["x"], "reasons": ["deny:x"]}`, fresh,
+		{"deny is normalized", `{"allow": false, "signup": true, "company": "c1", "role": "admin", "sync_groups": true, "groups": ["x"], "reasons": ["deny:x"], "message": ""}`, fresh,
 			`{"allow":false,"signup":false,"company":"","role":null,"sync_groups":false,"groups":[],"reasons":["deny:x"],"message":""}`, ""},
 		{"deny with a message", `{"allow": false, "signup": false, "company": "", "role": null, "sync_groups": false, "groups": [], "reasons": ["deny:x"], "message": "Ask IT."}`, fresh,
 			`{"allow":false,"signup":false,"company":"","role":null,"sync_groups":false,"groups":[],"reasons":["deny:x"],"message":"Ask IT."}`, ""},
-		{"allow with a message", `{` + allow + `, "message": "hi"}`, fresh, "", "only a deny carries one"},
+		{"allow with a message", `{` + strings.Replace(allow, `"message": ""`, `"message": "hi"`, 1) + `}`, fresh, "", "only a deny carries one"},
+		{"message missing", `{` + strings.Replace(allow, `, "message": ""`, ``, 1) + `}`, fresh, "", `decision has no "message"`},
+		{"message with a control character", `{"allow": false, "signup": false, "company": "", "role": null, "sync_groups": false, "groups": [], "reasons": ["deny:x"], "message": "a\nb"}`, fresh, "", "control character"},
 		{"message type", `{"allow": false, "signup": false, "company": "", "role": null, "sync_groups": false, "groups": [], "reasons": ["deny:x"], "message": 1}`, fresh, "", "message is number"},
 		{"message too long", `{"allow": false, "signup": false, "company": "", "role": null, "sync_groups": false, "groups": [], "reasons": ["deny:x"], "message": "` + strings.Repeat("é", 201) + `"}`, fresh, "", "201 characters"},
 		{"not an object", `"yes"`, fresh, "", "decision is string, not an object"},

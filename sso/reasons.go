@@ -41,6 +41,9 @@ const (
 	ReasonGroupsSynced = "groups:synced"
 	// ReasonGroupsDisabled: groups are disabled; memberships do not change.
 	ReasonGroupsDisabled = "groups:disabled"
+	// ReasonGroupsExtension: groups are disabled, but an operator's
+	// extension rule (groups) names the user's ClearML groups.
+	ReasonGroupsExtension = "groups:extension"
 
 	// ReasonInvalidUser: the input's existing user has no company.
 	ReasonInvalidUser = "deny:invalid_user"
@@ -70,7 +73,7 @@ func Reasons() []string {
 	return []string{
 		ReasonExistingUser, ReasonSignupDefaultCompany, ReasonSignupWhitelistEmail, ReasonSignupWhitelistDomain,
 		ReasonRoleAdminGroup, ReasonRoleNotInAdminGroup, ReasonRoleWhitelistAdmin, ReasonRoleNewUser, ReasonRoleUnchanged,
-		ReasonGroupsSynced, ReasonGroupsDisabled,
+		ReasonGroupsSynced, ReasonGroupsDisabled, ReasonGroupsExtension,
 		ReasonInvalidUser, ReasonNotWhitelisted, ReasonInvalidEmail, ReasonEmailNotVerified, ReasonUnknownCompany, ReasonNotInGroup,
 		ReasonPolicyError,
 	}
@@ -90,6 +93,7 @@ var sentences = map[string]string{
 	ReasonRoleUnchanged:         "The user's role stays as it is.",
 	ReasonGroupsSynced:          "ClearML group memberships follow the user's Ping groups.",
 	ReasonGroupsDisabled:        "Group synchronization is off, so memberships do not change.",
+	ReasonGroupsExtension:       "An operator rule sets the user's ClearML groups; Ping groups are not synchronized.",
 	ReasonInvalidUser:           "The existing account has no company.",
 	ReasonNotWhitelisted:        "Neither the email address nor its domain is on the sign-up list.",
 	ReasonInvalidEmail:          "The email address is not one plain address such as name@example.com, so it cannot match the sign-up list.",

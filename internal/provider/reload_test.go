@@ -26,6 +26,7 @@ decision := {
 	"allow": false, "signup": false, "company": "", "role": null,
 	"sync_groups": false, "groups": [],
 	"reasons": [sprintf("deny:%s_companies_%%d", [count(data.clearml.directory.companies)])],
+	"message": "",
 }
 `, version)
 }

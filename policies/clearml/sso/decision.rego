@@ -12,14 +12,17 @@ package clearml.sso
 
 import data.clearml.config
 import data.clearml.email
+import data.clearml.sso.extend # regal ignore:pointless-import,prefer-package-imports
 
 # METADATA
 # title: decision
 # description: |
 #   The decision object: allow, signup, company, role ("admin", "user" or
 #   null to leave the role as it is), sync_groups, groups (exact ClearML
-#   names, sorted) and reasons (stable codes explaining the decision).
-#   A deny carries the first reason that applies, in this order.
+#   names, sorted), reasons (stable codes explaining the decision) and
+#   message (an extension deny's text for the user, "" otherwise). A deny
+#   carries the first reason that applies, in this order: the built-in
+#   denials, then the extension rules deny and deny_signup.
 # entrypoint: true
 decision := _deny("deny:invalid_user") if {
 	is_object(input.user)
@@ -33,6 +36,11 @@ decision := _deny("deny:invalid_user") if {
 	config.prohibit_user_signup_if_not_in_group
 	count(_matched_groups) == 0
 	_entry.signup
+} else := object.union(_deny(denial.code), {"message": denial.message}) if {
+	denial := _extension_deny
+} else := object.union(_deny(denial.code), {"message": denial.message}) if {
+	_entry.signup
+	denial := _extension_deny_signup
 } else := _allow
 
 _deny(reason) := {
@@ -43,37 +51,65 @@ _deny(reason) := {
 	"sync_groups": false,
 	"groups": [],
 	"reasons": [reason],
+	"message": "",
 }
 
-# An allow: how the user enters, the role, and, when groups are enabled,
-# the groups.
+# An allow: how the user enters, the role, and what happens to groups. With
+# groups enabled, the ClearML groups the Ping groups name and those the
+# extension adds; with groups disabled, only those the extension adds, if it
+# has a groups rule; otherwise no change.
+# regal ignore:rule-length
 _allow := {
 	"allow": true,
 	"signup": _entry.signup,
-	"company": _entry.company,
+	"company": _company,
+	"role": _role.role,
+	"sync_groups": true,
+	"groups": sort(_matched_groups | _extension_groups),
+	"reasons": [_entry.reason, _role.reason, "groups:synced"],
+	"message": "",
+} if {
+	config.groups_enabled
+	_extension_groups
+} else := {
+	"allow": true,
+	"signup": _entry.signup,
+	"company": _company,
+	"role": _role.role,
+	"sync_groups": true,
+	"groups": sort(_matched_groups),
+	"reasons": [_entry.reason, _role.reason, "groups:synced"],
+	"message": "",
+} if {
+	config.groups_enabled
+} else := {
+	"allow": true,
+	"signup": _entry.signup,
+	"company": _company,
+	"role": _role.role,
+	"sync_groups": true,
+	"groups": sort(_extension_groups),
+	"reasons": [_entry.reason, _role.reason, "groups:extension"],
+	"message": "",
+} if {
+	_extension_groups
+} else := {
+	"allow": true,
+	"signup": _entry.signup,
+	"company": _company,
 	"role": _role.role,
 	"sync_groups": false,
 	"groups": [],
 	"reasons": [_entry.reason, _role.reason, "groups:disabled"],
-} if {
-	not config.groups_enabled
-} else := {
-	"allow": true,
-	"signup": entry.signup,
-	"company": entry.company,
-	"role": role.role,
-	"sync_groups": true,
-	"groups": sort(_matched_groups),
-	"reasons": [entry.reason, role.reason, "groups:synced"],
-} if {
-	entry := _entry
-	role := _role
+	"message": "",
 }
 
 # How the login enters ClearML: an existing user (matched by issuer and user
 # id; a null or absent user is a first login) logs in to their company; a
 # new user signs up into the default company, or else through the whitelist
-# with an email that is not unverified.
+# with an email that is not unverified, or else through the extension's
+# signup rule with a valid email that is not unverified (see _company for
+# the company).
 _entry := {
 	"reason": "login:existing_user",
 	"signup": false,
@@ -83,26 +119,42 @@ _entry := {
 } else := {
 	"reason": "signup:default_company",
 	"signup": true,
-	"company": company,
+	"company": config.default_company,
 } if {
-	company := config.default_company
-	company != ""
+	config.default_company != ""
 } else := {
 	"reason": _whitelist.reason,
 	"signup": true,
 	"company": object.get(_whitelist.entry, "company", ""),
 } if {
 	not _email_unverified
+} else := {
+	"reason": _extension_signup,
+	"signup": true,
+	"company": "",
+} if {
+	not _email_unverified
+	not _email_invalid
 }
 
+# The company the user enters: a new user's goes to the extension's company
+# when it names one, in place of the default company's or the whitelist
+# entry's.
+_company := _extension_company if {
+	_entry.signup
+} else := _entry.company
+
 # A new user without a way in: an email that can match no whitelist entry,
-# not on the whitelist, or on it with an unverified email.
+# not on the whitelist, or on it (or let in by the extension's signup rule)
+# with an unverified email.
 default _no_entry := "deny:not_whitelisted"
 
 _no_entry := "deny:invalid_email" if {
 	_email_invalid
 } else := "deny:email_not_verified" if {
 	_whitelist
+} else := "deny:email_not_verified" if {
+	_extension_signup
 }
 
 _valid_company(company) if {
@@ -145,14 +197,14 @@ _whitelist := {"reason": "signup:whitelist_email", "entry": entry} if {
 # or, without them (as in hand-written test data), the same indexes computed
 # here. The target company's groups, by exact name and by lower-case name,
 # are undefined when the company does not exist.
-_company_index := data.clearml.directory.index.companies[_entry.company] if {
+_company_index := data.clearml.directory.index.companies[_company] if {
 	data.clearml.directory.index.version == 1
 } else := _computed_company_index if {
 	not data.clearml.directory.index.version == 1
 }
 
 _computed_company_index := {"exact": exact, "folded": folded} if {
-	company := data.clearml.directory.companies[_entry.company]
+	company := data.clearml.directory.companies[_company]
 	exact := {name: name | some name in company.groups}
 	folded := {lower(name): [other | some other in company.groups; lower(other) == lower(name)] |
 		some name in company.groups
@@ -202,12 +254,19 @@ _matched_groups := {name |
 	some name in folded[group]
 }
 
-# Role sync is on when groups are enabled and admin groups are configured.
-# It re-evaluates the role at every login. Without it, a new user is a user
-# unless the whitelist entry says admin, and an existing user's role stays.
+# The extension's not_admin rule, then its admin rule, decide the role at
+# every login when they have a code. Otherwise role sync is on when groups
+# are enabled and admin groups are configured; it re-evaluates the role at
+# every login. Without it, a new user is a user unless the whitelist entry
+# that signs them up into its own company says admin, and an existing
+# user's role stays.
 default _role := {"role": "user", "reason": "role:new_user"}
 
-_role := {"role": "admin", "reason": "role:admin_group"} if {
+_role := {"role": "user", "reason": _extension_not_admin} if {
+	_extension_not_admin
+} else := {"role": "admin", "reason": _extension_admin} if {
+	_extension_admin
+} else := {"role": "admin", "reason": "role:admin_group"} if {
 	config.groups_enabled
 	config.groups_case_sensitive
 	admins := config.admin_groups
@@ -225,6 +284,57 @@ _role := {"role": "admin", "reason": "role:admin_group"} if {
 } else := {"role": null, "reason": "role:unchanged"} if {
 	is_object(input.user)
 } else := {"role": "admin", "reason": "role:whitelist_admin"} if {
-	_entry.reason != "signup:default_company"
+	startswith(_entry.reason, "signup:whitelist_")
 	_whitelist.entry.is_admin == true
+	_company == _whitelist.entry.company
+}
+
+# The extension points: how the decision consults the operator's rules in
+# package clearml.sso.extend. Every rule is optional; an undefined rule
+# changes nothing. Where a rule holds several codes, the smallest one is the
+# reason. pingauthz checks the rules' types and codes before any login and
+# turns a malformed value into a policy_error deny; the rules here read only
+# well-formed entries.
+
+# The deny entry with the smallest code (and, among equal codes, the
+# smallest message): it denies every login.
+_extension_deny := _smallest_denial(extend.deny)
+
+# The same for deny_signup: it denies sign-ups only.
+_extension_deny_signup := _smallest_denial(extend.deny_signup)
+
+_smallest_denial(entries) := {"code": first[0], "message": first[1]} if {
+	pairs := [[entry.code, entry.message] |
+		some entry in entries
+		is_string(entry.code)
+		is_string(entry.message)
+	]
+	count(pairs) > 0
+	first := sort(pairs)[0]
+}
+
+# The smallest signup code: a new user not otherwise allowed may sign up.
+_extension_signup := _smallest_code(extend.signup)
+
+# The smallest admin and not_admin codes.
+_extension_admin := _smallest_code(extend.admin)
+
+_extension_not_admin := _smallest_code(extend.not_admin)
+
+_smallest_code(codes) := min(valid) if {
+	valid := {code | some code in codes; is_string(code)}
+	count(valid) > 0
+}
+
+# The company every sign-up goes to.
+_extension_company := extend.company if is_string(extend.company)
+
+# The extension's groups that exist in the target company (exact names),
+# when it has a groups rule defined for this login.
+_extension_groups := {name |
+	some name in extend.groups
+	exact[name]
+} if {
+	extend.groups
+	exact := _company_index.exact
 }

@@ -7,6 +7,7 @@ import data.clearml.sso
 test_new_user_not_whitelisted_is_denied if {
 	d := sso.decision with input as new_user("nobody@nowhere.example", [])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d == denied(["deny:not_whitelisted"])
@@ -16,6 +17,7 @@ test_new_user_without_email_is_denied if {
 	login := json.remove(new_user("", []), ["identity/email"])
 	d := sso.decision with input as login
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d == denied(["deny:not_whitelisted"])
@@ -24,6 +26,7 @@ test_new_user_without_email_is_denied if {
 test_whitelisted_email_signs_up_as_user if {
 	d := sso.decision with input as new_user("Alice@Example.com", [])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d == {
@@ -34,6 +37,7 @@ test_whitelisted_email_signs_up_as_user if {
 		"sync_groups": false,
 		"groups": [],
 		"reasons": ["signup:whitelist_email", "role:new_user", "groups:disabled"],
+		"message": "",
 	}
 }
 
@@ -41,6 +45,7 @@ test_whitelisted_email_matches_in_any_letter_case if {
 	every email in ["alice@example.com", "ALICE@EXAMPLE.COM", "aLiCe@example.COM"] {
 		d := sso.decision with input as new_user(email, [])
 			with data.clearml.directory as directory
+			with sso.extend as {}
 			with data.clearml.config as settings({})
 		d.allow
 		d.company == "c1"
@@ -51,6 +56,7 @@ test_whitelisted_email_matches_in_any_letter_case if {
 test_whitelisted_admin_email_signs_up_as_admin if {
 	d := sso.decision with input as new_user("Boss@example.com", [])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d.allow
@@ -63,6 +69,7 @@ test_whitelisted_admin_email_signs_up_as_admin if {
 test_whitelisted_domain_signs_up if {
 	d := sso.decision with input as new_user("Carol@CORP.example", [])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d.allow
@@ -75,6 +82,7 @@ test_whitelisted_domain_signs_up if {
 test_whitelisted_admin_domain_signs_up_as_admin if {
 	d := sso.decision with input as new_user("dave@admins.example", [])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d.company == "c2"
@@ -85,6 +93,7 @@ test_whitelisted_admin_domain_signs_up_as_admin if {
 test_email_entry_wins_over_domain_entry if {
 	d := sso.decision with input as new_user("lead@corp.example", [])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d.company == "c2"
@@ -95,6 +104,7 @@ test_unverified_email_never_signs_up_through_the_whitelist if {
 	every email in ["alice@example.com", "boss@example.com", "carol@corp.example"] {
 		d := sso.decision with input as new_unverified(email, [])
 			with data.clearml.directory as directory
+			with sso.extend as {}
 			with data.clearml.config as settings({})
 		d == denied(["deny:email_not_verified"])
 	}
@@ -107,6 +117,7 @@ test_explicitly_verified_email_signs_up if {
 	)
 	d := sso.decision with input as login
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d.allow
@@ -116,6 +127,7 @@ test_explicitly_verified_email_signs_up if {
 test_unverified_email_not_whitelisted_is_denied_as_not_whitelisted if {
 	d := sso.decision with input as new_unverified("nobody@nowhere.example", [])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d == denied(["deny:not_whitelisted"])
@@ -124,6 +136,7 @@ test_unverified_email_not_whitelisted_is_denied_as_not_whitelisted if {
 test_whitelist_entry_for_missing_company_is_denied if {
 	d := sso.decision with input as new_user("ghost@example.com", [])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d == denied(["deny:unknown_company"])
@@ -132,6 +145,7 @@ test_whitelist_entry_for_missing_company_is_denied if {
 test_new_user_without_directory_is_denied if {
 	d := sso.decision with input as new_user("alice@example.com", [])
 		with data.clearml.directory as {}
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d == denied(["deny:not_whitelisted"])
@@ -140,6 +154,7 @@ test_new_user_without_directory_is_denied if {
 test_existing_user_logs_in_with_role_unchanged if {
 	d := sso.decision with input as existing_user("admin", ["ML Team"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d == {
@@ -150,6 +165,7 @@ test_existing_user_logs_in_with_role_unchanged if {
 		"sync_groups": false,
 		"groups": [],
 		"reasons": ["login:existing_user", "role:unchanged", "groups:disabled"],
+		"message": "",
 	}
 }
 
@@ -160,6 +176,7 @@ test_existing_user_logs_in_with_unverified_email if {
 	)
 	d := sso.decision with input as login
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d.allow
@@ -170,6 +187,7 @@ test_existing_user_without_company_is_denied if {
 	login := json.remove(existing_user("user", []), ["user/company"])
 	d := sso.decision with input as login
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d == denied(["deny:invalid_user"])
@@ -178,6 +196,7 @@ test_existing_user_without_company_is_denied if {
 test_default_company_signs_up_anyone if {
 	d := sso.decision with input as new_user("nobody@nowhere.example", [])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({"default_company": "c1"})
 
 	d == {
@@ -188,12 +207,14 @@ test_default_company_signs_up_anyone if {
 		"sync_groups": false,
 		"groups": [],
 		"reasons": ["signup:default_company", "role:new_user", "groups:disabled"],
+		"message": "",
 	}
 }
 
 test_default_company_signs_up_unverified_email if {
 	d := sso.decision with input as new_unverified("nobody@nowhere.example", [])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({"default_company": "c1"})
 
 	d.allow
@@ -205,6 +226,7 @@ test_default_company_does_not_consult_the_whitelist if {
 	every email in ["boss@example.com", "lead@corp.example", "dave@admins.example"] {
 		d := sso.decision with input as new_user(email, [])
 			with data.clearml.directory as directory
+			with sso.extend as {}
 			with data.clearml.config as settings({"default_company": "c1"})
 		d.company == "c1"
 		d.role == "user"
@@ -215,6 +237,7 @@ test_default_company_does_not_consult_the_whitelist if {
 test_default_company_missing_from_directory_is_denied if {
 	d := sso.decision with input as new_user("alice@example.com", [])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({"default_company": "gone"})
 
 	d == denied(["deny:unknown_company"])
@@ -223,6 +246,7 @@ test_default_company_missing_from_directory_is_denied if {
 test_default_company_keeps_existing_users_in_their_company if {
 	d := sso.decision with input as existing_user("user", [])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({"default_company": "c2"})
 
 	d.company == "c1"

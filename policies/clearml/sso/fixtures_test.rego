@@ -60,6 +60,7 @@ denied(reasons) := {
 	"sync_groups": false,
 	"groups": [],
 	"reasons": reasons,
+	"message": "",
 }
 
 # settings is the default configuration with overrides applied. Tests replace

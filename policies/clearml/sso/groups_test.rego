@@ -9,6 +9,7 @@ admins := {"ClearML-Admins"}
 test_groups_enabled_lists_matching_clearml_groups if {
 	d := sso.decision with input as new_user("x@nowhere.example", ["ML Team", "Other"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({
 			"default_company": "c1",
 			"groups_enabled": true,
@@ -23,12 +24,14 @@ test_groups_enabled_lists_matching_clearml_groups if {
 		"sync_groups": true,
 		"groups": ["ML Team"],
 		"reasons": ["signup:default_company", "role:not_in_admin_group", "groups:synced"],
+		"message": "",
 	}
 }
 
 test_groups_are_case_sensitive_by_default if {
 	d := sso.decision with input as new_user("x@nowhere.example", ["ml team", "DATA"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({
 			"default_company": "c1",
 			"groups_enabled": true,
@@ -44,6 +47,7 @@ test_groups_are_case_sensitive_by_default if {
 test_admin_group_gives_admin_without_existing_in_clearml if {
 	d := sso.decision with input as new_user("x@nowhere.example", ["ClearML-Admins"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({
 			"default_company": "c1",
 			"groups_enabled": true,
@@ -59,6 +63,7 @@ test_admin_group_gives_admin_without_existing_in_clearml if {
 test_admin_group_is_case_sensitive_by_default if {
 	d := sso.decision with input as new_user("x@nowhere.example", ["clearml-admins"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({
 			"default_company": "c1",
 			"groups_enabled": true,
@@ -71,6 +76,7 @@ test_admin_group_is_case_sensitive_by_default if {
 test_existing_admin_outside_admin_groups_is_demoted if {
 	d := sso.decision with input as existing_user("admin", ["ML Team"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({
 			"default_company": "c1",
 			"groups_enabled": true,
@@ -85,12 +91,14 @@ test_existing_admin_outside_admin_groups_is_demoted if {
 		"sync_groups": true,
 		"groups": ["ML Team"],
 		"reasons": ["login:existing_user", "role:not_in_admin_group", "groups:synced"],
+		"message": "",
 	}
 }
 
 test_existing_user_in_admin_group_is_promoted if {
 	d := sso.decision with input as existing_user("user", ["ClearML-Admins", "Data"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({"groups_enabled": true, "admin_groups": admins})
 
 	d.role == "admin"
@@ -101,6 +109,7 @@ test_existing_user_in_admin_group_is_promoted if {
 test_case_insensitive_groups_and_admins if {
 	d := sso.decision with input as new_user("x@nowhere.example", ["ml team", "clearml-admins"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({
 			"default_company": "c1",
 			"groups_enabled": true,
@@ -117,6 +126,7 @@ test_case_insensitive_groups_and_admins if {
 test_case_insensitive_lists_every_group_that_differs_only_in_case if {
 	d := sso.decision with input as new_user("x@nowhere.example", ["ML team"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({
 			"default_company": "c2",
 			"groups_enabled": true,
@@ -129,6 +139,7 @@ test_case_insensitive_lists_every_group_that_differs_only_in_case if {
 test_case_sensitive_picks_only_the_exact_group if {
 	d := sso.decision with input as new_user("x@nowhere.example", ["Ml Team"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({"default_company": "c2", "groups_enabled": true})
 
 	d.groups == ["Ml Team"]
@@ -137,6 +148,7 @@ test_case_sensitive_picks_only_the_exact_group if {
 test_groups_claim_as_a_single_string if {
 	d := sso.decision with input as new_user("x@nowhere.example", "Data")
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({"default_company": "c1", "groups_enabled": true})
 
 	d.groups == ["Data"]
@@ -146,6 +158,7 @@ test_groups_claim_absent_means_no_groups if {
 	login := json.remove(new_user("x@nowhere.example", []), ["identity/groups"])
 	d := sso.decision with input as login
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({
 			"default_company": "c1",
 			"groups_enabled": true,
@@ -160,6 +173,7 @@ test_groups_claim_absent_means_no_groups if {
 test_groups_disabled_syncs_nothing if {
 	d := sso.decision with input as existing_user("user", ["ML Team", "ClearML-Admins"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({"admin_groups": admins})
 
 	d.sync_groups == false
@@ -171,6 +185,7 @@ test_groups_disabled_syncs_nothing if {
 test_groups_enabled_without_admin_groups_leaves_roles_alone if {
 	existing := sso.decision with input as existing_user("admin", ["ML Team"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({"groups_enabled": true})
 
 	existing.role == null
@@ -179,6 +194,7 @@ test_groups_enabled_without_admin_groups_leaves_roles_alone if {
 
 	whitelisted := sso.decision with input as new_user("boss@example.com", ["Data"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({"groups_enabled": true})
 
 	whitelisted.role == "admin"
@@ -189,6 +205,7 @@ test_groups_enabled_without_admin_groups_leaves_roles_alone if {
 test_role_sync_overrides_whitelist_admin if {
 	d := sso.decision with input as new_user("boss@example.com", ["Data"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({"groups_enabled": true, "admin_groups": admins})
 
 	d.role == "user"
@@ -198,6 +215,7 @@ test_role_sync_overrides_whitelist_admin if {
 test_prohibit_denies_sign_up_outside_clearml_groups if {
 	d := sso.decision with input as new_user("x@nowhere.example", ["Other"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({
 			"default_company": "c1",
 			"groups_enabled": true,
@@ -211,6 +229,7 @@ test_prohibit_denies_sign_up_outside_clearml_groups if {
 test_prohibit_allows_sign_up_in_a_clearml_group if {
 	d := sso.decision with input as new_user("x@nowhere.example", ["ML Team"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({
 			"default_company": "c1",
 			"groups_enabled": true,
@@ -226,6 +245,7 @@ test_prohibit_allows_sign_up_in_a_clearml_group if {
 test_prohibit_does_not_apply_to_existing_users if {
 	d := sso.decision with input as existing_user("user", ["Other"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({
 			"default_company": "c1",
 			"groups_enabled": true,
@@ -242,6 +262,7 @@ test_prohibit_does_not_apply_to_existing_users if {
 test_prohibit_admin_group_alone_is_not_a_clearml_group if {
 	d := sso.decision with input as new_user("x@nowhere.example", ["ClearML-Admins"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({
 			"default_company": "c1",
 			"groups_enabled": true,
@@ -255,6 +276,7 @@ test_prohibit_admin_group_alone_is_not_a_clearml_group if {
 test_prohibit_follows_the_case_rule if {
 	sensitive := sso.decision with input as new_user("x@nowhere.example", ["ml team"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({
 			"default_company": "c1",
 			"groups_enabled": true,
@@ -265,6 +287,7 @@ test_prohibit_follows_the_case_rule if {
 
 	insensitive := sso.decision with input as new_user("x@nowhere.example", ["ml team"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({
 			"default_company": "c1",
 			"groups_enabled": true,
@@ -279,6 +302,7 @@ test_prohibit_follows_the_case_rule if {
 test_prohibit_applies_with_groups_disabled if {
 	outside := sso.decision with input as new_user("x@nowhere.example", ["Other"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({
 			"default_company": "c1",
 			"prohibit_user_signup_if_not_in_group": true,
@@ -288,6 +312,7 @@ test_prohibit_applies_with_groups_disabled if {
 
 	inside := sso.decision with input as new_user("x@nowhere.example", ["Data"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({
 			"default_company": "c1",
 			"prohibit_user_signup_if_not_in_group": true,
@@ -301,6 +326,7 @@ test_prohibit_applies_with_groups_disabled if {
 test_prohibit_with_the_whitelist if {
 	outside := sso.decision with input as new_user("alice@example.com", ["Other"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({
 			"groups_enabled": true,
 			"prohibit_user_signup_if_not_in_group": true,
@@ -310,6 +336,7 @@ test_prohibit_with_the_whitelist if {
 
 	inside := sso.decision with input as new_user("alice@example.com", ["Data"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({
 			"groups_enabled": true,
 			"prohibit_user_signup_if_not_in_group": true,
@@ -321,6 +348,7 @@ test_prohibit_with_the_whitelist if {
 
 	unlisted := sso.decision with input as new_user("nobody@nowhere.example", ["Data"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({
 			"groups_enabled": true,
 			"prohibit_user_signup_if_not_in_group": true,
@@ -332,6 +360,7 @@ test_prohibit_with_the_whitelist if {
 test_groups_of_another_company_do_not_match if {
 	d := sso.decision with input as new_user("lead@corp.example", ["Data", "Ops"])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({"groups_enabled": true})
 
 	d.company == "c2"
@@ -352,6 +381,7 @@ test_every_decision_explains_itself if {
 			every prohibit in [false, true] {
 				d := sso.decision with input as login
 					with data.clearml.directory as directory
+					with sso.extend as {}
 					with data.clearml.config as settings({
 						"default_company": company,
 						"groups_enabled": true,
@@ -371,6 +401,7 @@ test_group_values_that_are_not_strings_are_ignored if {
 	every case_sensitive in [true, false] {
 		d := sso.decision with input as new_user("x@nowhere.example", ["ML Team", 7, null, {"name": "Data"}])
 			with data.clearml.directory as directory
+			with sso.extend as {}
 			with data.clearml.config as settings({
 				"default_company": "c1",
 				"groups_enabled": true,

@@ -31,6 +31,7 @@ indexed := {"index": {
 test_indexed_whitelist_email_in_any_case if {
 	d := sso.decision with input as new_user("ALICE@example.com", [])
 		with data.clearml.directory as indexed
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d.allow
@@ -41,6 +42,7 @@ test_indexed_whitelist_email_in_any_case if {
 test_indexed_whitelist_admin_email if {
 	d := sso.decision with input as new_user("boss@example.com", [])
 		with data.clearml.directory as indexed
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d.role == "admin"
@@ -49,6 +51,7 @@ test_indexed_whitelist_admin_email if {
 test_indexed_whitelist_domain if {
 	d := sso.decision with input as new_user("x@Corp.Example", [])
 		with data.clearml.directory as indexed
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d.company == "c2"
@@ -58,6 +61,7 @@ test_indexed_whitelist_domain if {
 test_indexed_unknown_company if {
 	d := sso.decision with input as new_user("ghost@example.com", [])
 		with data.clearml.directory as indexed
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d == denied(["deny:unknown_company"])
@@ -66,6 +70,7 @@ test_indexed_unknown_company if {
 test_indexed_not_whitelisted if {
 	d := sso.decision with input as new_user("alice@elsewhere.example", [])
 		with data.clearml.directory as indexed
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d == denied(["deny:not_whitelisted"])
@@ -74,6 +79,7 @@ test_indexed_not_whitelisted if {
 test_indexed_groups_case_sensitive if {
 	d := sso.decision with input as existing_user("user", ["ML Team", "data", "Other"])
 		with data.clearml.directory as indexed
+		with sso.extend as {}
 		with data.clearml.config as settings({"groups_enabled": true})
 
 	d.groups == ["ML Team"]
@@ -82,6 +88,7 @@ test_indexed_groups_case_sensitive if {
 test_indexed_groups_case_insensitive if {
 	d := sso.decision with input as new_user("x@corp.example", ["ML team", "OPS", "Other"])
 		with data.clearml.directory as indexed
+		with sso.extend as {}
 		with data.clearml.config as settings({"groups_enabled": true, "groups_case_sensitive": false})
 
 	d.groups == ["ML TEAM", "Ml Team", "Ops", "ml team"]
@@ -90,6 +97,7 @@ test_indexed_groups_case_insensitive if {
 test_indexed_prohibit if {
 	denied_login := sso.decision with input as new_user("x@nowhere.example", ["Other"])
 		with data.clearml.directory as indexed
+		with sso.extend as {}
 		with data.clearml.config as settings({
 			"default_company": "c1",
 			"prohibit_user_signup_if_not_in_group": true,
@@ -99,6 +107,7 @@ test_indexed_prohibit if {
 
 	allowed_login := sso.decision with input as new_user("x@nowhere.example", ["Data"])
 		with data.clearml.directory as indexed
+		with sso.extend as {}
 		with data.clearml.config as settings({
 			"default_company": "c1",
 			"prohibit_user_signup_if_not_in_group": true,
@@ -110,6 +119,7 @@ test_indexed_prohibit if {
 test_indexed_default_company_missing if {
 	d := sso.decision with input as new_user("x@nowhere.example", [])
 		with data.clearml.directory as indexed
+		with sso.extend as {}
 		with data.clearml.config as settings({"default_company": "gone"})
 
 	d == denied(["deny:unknown_company"])

@@ -49,6 +49,7 @@ test_lookalike_and_malformed_emails_are_invalid if {
 		every dir in [lookalikes, lookalikes_indexed] {
 			d := sso.decision with input as new_user(address, [])
 				with data.clearml.directory as dir
+				with sso.extend as {}
 				with data.clearml.config as settings({})
 			d == denied(["deny:invalid_email"])
 		}
@@ -58,6 +59,7 @@ test_lookalike_and_malformed_emails_are_invalid if {
 test_invalid_email_is_denied_even_when_unverified if {
 	d := sso.decision with input as new_unverified("\u212Aate@example.com", [])
 		with data.clearml.directory as lookalikes
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d == denied(["deny:invalid_email"])
@@ -67,6 +69,7 @@ test_ascii_letter_case_still_matches if {
 	every dir in [lookalikes, lookalikes_indexed] {
 		d := sso.decision with input as new_user("KATE@example.COM", [])
 			with data.clearml.directory as dir
+			with sso.extend as {}
 			with data.clearml.config as settings({})
 		d.allow
 		d.role == "admin"
@@ -77,6 +80,7 @@ test_ascii_letter_case_still_matches if {
 test_domain_matches_a_valid_email_only if {
 	d := sso.decision with input as new_user("bob@EXAMPLE.com", [])
 		with data.clearml.directory as lookalikes
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d.reasons == ["signup:whitelist_domain", "role:new_user", "groups:disabled"]
@@ -88,6 +92,7 @@ test_missing_or_empty_email_is_not_whitelisted if {
 	every login in [new_user("", []), no_email, null_email] {
 		d := sso.decision with input as login
 			with data.clearml.directory as lookalikes
+			with sso.extend as {}
 			with data.clearml.config as settings({})
 		d == denied(["deny:not_whitelisted"])
 	}
@@ -97,6 +102,7 @@ test_an_email_that_is_not_a_string_is_invalid if {
 	login := set_identity(new_user("", []), "email", ["admin@example.com"])
 	d := sso.decision with input as login
 		with data.clearml.directory as lookalikes
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d == denied(["deny:invalid_email"])
@@ -118,6 +124,7 @@ test_lookalike_whitelist_keys_match_nothing if {
 	every address in ["kate@example.com", "x@examkle.com", "x@example.com"] {
 		d := sso.decision with input as new_user(address, [])
 			with data.clearml.directory as dir
+			with sso.extend as {}
 			with data.clearml.config as settings({})
 		d == denied(["deny:not_whitelisted"])
 	}
@@ -130,6 +137,7 @@ test_a_label_domains_match if {
 	}
 	d := sso.decision with input as new_user("someone@XN--BCHER-KVA.example", [])
 		with data.clearml.directory as dir
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d.allow
@@ -139,6 +147,7 @@ test_a_label_domains_match if {
 test_default_company_signs_up_an_invalid_email if {
 	d := sso.decision with input as new_user("\u212Aate@example.com", [])
 		with data.clearml.directory as lookalikes
+		with sso.extend as {}
 		with data.clearml.config as settings({"default_company": "c1"})
 
 	d.allow
@@ -150,6 +159,7 @@ test_existing_user_with_an_invalid_email_logs_in if {
 	login := set_identity(existing_user("user", []), "email", "\u212Aate@example.com")
 	d := sso.decision with input as login
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d.allow
@@ -159,6 +169,7 @@ test_existing_user_with_an_invalid_email_logs_in if {
 test_require_verified_email_denies_an_absent_claim if {
 	d := sso.decision with input as new_user("admin@example.com", [])
 		with data.clearml.directory as lookalikes
+		with sso.extend as {}
 		with data.clearml.config as settings({"require_verified_email": true})
 
 	d == denied(["deny:email_not_verified"])
@@ -168,6 +179,7 @@ test_require_verified_email_accepts_true_only if {
 	verified := set_identity(new_user("admin@example.com", []), "email_verified", true)
 	allowed := sso.decision with input as verified
 		with data.clearml.directory as lookalikes
+		with sso.extend as {}
 		with data.clearml.config as settings({"require_verified_email": true})
 
 	allowed.allow
@@ -176,6 +188,7 @@ test_require_verified_email_accepts_true_only if {
 		login := set_identity(new_user("admin@example.com", []), "email_verified", value)
 		d := sso.decision with input as login
 			with data.clearml.directory as lookalikes
+			with sso.extend as {}
 			with data.clearml.config as settings({"require_verified_email": true})
 		d == denied(["deny:email_not_verified"])
 	}
@@ -184,6 +197,7 @@ test_require_verified_email_accepts_true_only if {
 test_absent_claim_signs_up_without_require_verified_email if {
 	d := sso.decision with input as new_user("admin@example.com", [])
 		with data.clearml.directory as lookalikes
+		with sso.extend as {}
 		with data.clearml.config as settings({})
 
 	d.allow
@@ -192,12 +206,14 @@ test_absent_claim_signs_up_without_require_verified_email if {
 test_require_verified_email_leaves_default_company_and_existing_users if {
 	signup := sso.decision with input as new_user("nobody@nowhere.example", [])
 		with data.clearml.directory as lookalikes
+		with sso.extend as {}
 		with data.clearml.config as settings({"default_company": "c1", "require_verified_email": true})
 
 	signup.allow
 
 	login := sso.decision with input as existing_user("user", [])
 		with data.clearml.directory as directory
+		with sso.extend as {}
 		with data.clearml.config as settings({"require_verified_email": true})
 
 	login.allow

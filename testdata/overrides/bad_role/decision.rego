@@ -8,4 +8,5 @@ decision := {
 	"sync_groups": false,
 	"groups": [],
 	"reasons": ["signup:default_company"],
+	"message": "",
 }

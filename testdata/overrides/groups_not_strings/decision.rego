@@ -8,4 +8,5 @@ decision := {
 	"sync_groups": true,
 	"groups": ["ML Team", 7],
 	"reasons": ["signup:default_company"],
+	"message": "",
 }

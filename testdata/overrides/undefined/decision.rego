@@ -9,6 +9,7 @@ decision := {
 	"sync_groups": false,
 	"groups": [],
 	"reasons": ["signup:default_company"],
+	"message": "",
 } if {
 	input.never_set
 }

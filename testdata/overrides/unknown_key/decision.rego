@@ -8,5 +8,6 @@ decision := {
 	"sync_groups": false,
 	"groups": [],
 	"reasons": ["signup:default_company"],
+	"message": "",
 	"alow": true,
 }
