@@ -122,7 +122,10 @@ func loginWith(t *testing.T, c *Checker, d *Decider) (*Login, []Check) {
 func TestDecisionPolicyError(t *testing.T) {
 	idp := startEmulator(t, pingemu.Options{})
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "decision.rego"), []byte("package clearml.sso\n\ndecision := {\"allow\": true}\n"), 0o600); err != nil {
+	// An extension value that is malformed only for this login (a message
+	// over 200 characters) passes the policy check and fails at login time.
+	ext := "package clearml.sso.extend\n\ndeny contains {\"code\": \"deny:long\", \"message\": concat(\"\", [\"x\" | some _ in numbers.range(1, 300)])} if {\n\tinput.identity.email == \"alice@example.com\"\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "extend.rego"), []byte(ext), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c := newChecker(t, idp, func(cfg *config.Config) { cfg.PolicyDir = dir })
