@@ -13,7 +13,6 @@ import (
 	"net/url"
 
 	jose "github.com/go-jose/go-jose/v4"
-	"golang.org/x/oauth2"
 
 	"github.com/pingauthz/pingauthz/sso"
 )
@@ -132,20 +131,17 @@ func (rp *RelyingParty) ProbeClient(ctx context.Context, redirectURI string) (*C
 	}
 	ctx, cancel := rp.withTimeout(ctx)
 	defer cancel()
-	ctx = context.WithValue(toEndpoint(ctx, epToken), oauth2.HTTPClient, rp.hc)
 	probe := &ClientProbe{Method: p.meta.TokenAuthMethod}
-	_, err = rp.oauth2Config(p, redirectURI).Exchange(ctx, "pingauthz-check-"+rand.Text())
-	var re *oauth2.RetrieveError
+	_, err = rp.tokenRequest(ctx, p, redirectURI, "pingauthz-check-"+rand.Text(), "")
+	var te *tokenError
 	switch {
 	case err == nil:
 		probe.Status = http.StatusOK
 		probe.Description = "the token endpoint issued tokens for a made-up code"
-	case errors.As(err, &re):
-		if re.Response != nil {
-			probe.Status = re.Response.StatusCode
-		}
-		probe.ErrorCode = sanitize(re.ErrorCode, 64)
-		probe.Description = sanitize(re.ErrorDescription, 200)
+	case errors.As(err, &te):
+		probe.Status = te.Status
+		probe.ErrorCode = sanitize(te.Code, 64)
+		probe.Description = sanitize(te.Description, 200)
 		probe.Authenticated = probe.ErrorCode == "invalid_grant"
 	default:
 		return nil, fmt.Errorf("ping: token endpoint %s: %w", p.meta.TokenURL, err)

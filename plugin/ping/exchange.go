@@ -2,44 +2,112 @@ package ping
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/pingauthz/pingauthz/plugin"
 )
 
-// exchange trades the code for tokens at the token endpoint with the
-// resolved client authentication method, within ExchangeTimeout. It never
+// tokenResponse is the token endpoint's answer (RFC 6749 section 5.1), read
+// once: the fields used here and nothing else.
+type tokenResponse struct {
+	AccessToken  string      `json:"access_token"`
+	TokenType    string      `json:"token_type"`
+	ExpiresIn    json.Number `json:"expires_in"`
+	RefreshToken string      `json:"refresh_token"`
+	Scope        string      `json:"scope"`
+	IDToken      string      `json:"id_token"`
+}
+
+// tokenError is a token endpoint's refusal (RFC 6749 section 5.2). Code and
+// Description are as sent; sanitize them before showing or logging.
+type tokenError struct {
+	Status      int
+	Code        string
+	Description string
+}
+
+func (e *tokenError) Error() string {
+	return fmt.Sprintf("ping: the token endpoint answered %d %q", e.Status, sanitize(e.Code, 64))
+}
+
+// tokenRequest sends one authorization_code grant with the resolved client
+// authentication and reads the answer. A refusal is a *tokenError. It never
 // retries: a code is single-use.
-func (rp *RelyingParty) exchange(ctx context.Context, p *provider, st loginState, code string) (*oauth2.Token, error) {
+func (rp *RelyingParty) tokenRequest(ctx context.Context, p *provider, redirectURI, code, verifier string) (*tokenResponse, error) {
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}}
+	if verifier != "" {
+		form.Set("code_verifier", verifier)
+	}
+	post := p.meta.TokenAuthMethod == AuthClientSecretPost
+	if post {
+		form.Set("client_id", rp.cfg.ClientID)
+		form.Set("client_secret", rp.cfg.ClientSecret)
+	}
+	req, err := http.NewRequestWithContext(toEndpoint(ctx, epToken), http.MethodPost, p.meta.TokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if !post {
+		// RFC 6749 section 2.3.1: form-encode both before Basic.
+		req.SetBasicAuth(url.QueryEscape(rp.cfg.ClientID), url.QueryEscape(rp.cfg.ClientSecret))
+	}
+	resp, err := rp.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		te := &tokenError{Status: resp.StatusCode}
+		var e struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		if json.Unmarshal(body, &e) == nil {
+			te.Code, te.Description = e.Error, e.Description
+		}
+		return nil, te
+	}
+	tok := &tokenResponse{}
+	if err := json.Unmarshal(body, tok); err != nil {
+		return nil, fmt.Errorf("ping: the token response is malformed: %w", err)
+	}
+	if tok.AccessToken == "" {
+		return nil, errors.New("ping: the token response has no access_token")
+	}
+	return tok, nil
+}
+
+// exchange trades the code for tokens at the token endpoint within
+// ExchangeTimeout.
+func (rp *RelyingParty) exchange(ctx context.Context, p *provider, st loginState, code string) (*tokenResponse, error) {
 	start := time.Now()
 	ctx, cancel := rp.withTimeout(ctx)
 	defer cancel()
-	ctx = context.WithValue(toEndpoint(ctx, epToken), oauth2.HTTPClient, rp.hc)
-	var opts []oauth2.AuthCodeOption
-	if st.Verifier != "" {
-		opts = append(opts, oauth2.VerifierOption(st.Verifier))
-	}
-	tok, err := rp.oauth2Config(p, st.RedirectURI).Exchange(ctx, code, opts...)
+	tok, err := rp.tokenRequest(ctx, p, st.RedirectURI, code, st.Verifier)
 	if err != nil {
 		return nil, rp.exchangeError(ctx, p, err)
 	}
-	if !strings.EqualFold(tok.Type(), "Bearer") {
+	if !strings.EqualFold(tok.TokenType, "Bearer") {
 		return nil, newError(plugin.KindVerification, "the identity provider issued an unexpected token type",
 			fmt.Errorf("%w: %q", errTokenType, tok.TokenType))
 	}
-	scope, _ := tok.Extra("scope").(string)
-	_, hasID := tok.Extra("id_token").(string)
 	rp.step("exchange", start, "token_url", p.meta.TokenURL, "auth_method", p.meta.TokenAuthMethod,
-		"pkce", st.Verifier != "", "token_type", tok.TokenType, "expires_in", tok.ExpiresIn,
-		"scope", scope, "id_token", hasID, "refresh_token", tok.RefreshToken != "")
+		"pkce", st.Verifier != "", "token_type", tok.TokenType, "expires_in", tok.ExpiresIn.String(),
+		"scope", tok.Scope, "id_token", tok.IDToken != "", "refresh_token", tok.RefreshToken != "")
 	return tok, nil
 }
 
@@ -49,33 +117,28 @@ func (rp *RelyingParty) exchangeError(ctx context.Context, p *provider, err erro
 	if re := redirectError(err); re != nil {
 		return re
 	}
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		status := 0
-		if re.Response != nil {
-			status = re.Response.StatusCode
-		}
-		rp.log.Warn("ping: token endpoint refused the code", "status", status,
-			"error", sanitize(re.ErrorCode, 64), "error_description", sanitize(re.ErrorDescription, 200),
+	var te *tokenError
+	if errors.As(err, &te) {
+		code := sanitize(te.Code, 64)
+		rp.log.Warn("ping: token endpoint refused the code", "status", te.Status,
+			"error", code, "error_description", sanitize(te.Description, 200),
 			"auth_method", p.meta.TokenAuthMethod)
-		if status >= 500 || status == http.StatusTooManyRequests {
+		if te.Status >= 500 || te.Status == http.StatusTooManyRequests {
 			return newError(plugin.KindUnavailable, "the identity provider failed to issue tokens; try again later",
-				fmt.Errorf("token endpoint status %d", status))
+				fmt.Errorf("token endpoint status %d", te.Status))
 		}
-		code := sanitize(re.ErrorCode, 64)
-		cause := fmt.Errorf("token endpoint status %d, error %q", status, code)
-		if code == "invalid_client" {
+		cause := fmt.Errorf("token endpoint status %d, error %q", te.Status, code)
+		switch code {
+		case "invalid_client":
 			return newError(plugin.KindVerification, fmt.Sprintf(
 				"the identity provider rejected the client credentials (invalid_client); check %s, %s and %s",
 				SecureEnvName("client_id"), SecureEnvName("client_secret"), EnvName("token_endpoint_auth_method")), cause)
-		}
-		if code == "invalid_grant" {
+		case "invalid_grant":
 			// A code used before (a replayed callback) or expired: the
 			// callback is stale, not the provider at fault.
 			return newError(plugin.KindInvalidState, "the identity provider did not accept this sign-in's code (invalid_grant): it was used before, expired or belongs to another login; start the login again", cause)
-		}
-		if code == "" {
-			code = fmt.Sprintf("HTTP %d", status)
+		case "":
+			code = fmt.Sprintf("HTTP %d", te.Status)
 		}
 		return newError(plugin.KindVerification, "the identity provider rejected the authorization code ("+code+"); start the login again", cause)
 	}

@@ -10,13 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"math"
 	"slices"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/coreos/go-oidc/v3/oidc"
-	"golang.org/x/oauth2"
 
 	"github.com/pingauthz/pingauthz/plugin"
 )
@@ -50,121 +47,138 @@ type verifiedToken struct {
 	Claims  map[string]any
 }
 
-// capturingKeySet remembers what the key set said, because go-oidc flattens
-// the error it returns.
-type capturingKeySet struct {
-	ks      *keySet
-	mu      sync.Mutex
-	payload []byte
-	err     error
+// idClaims are the registered claims of an ID token that the checks read;
+// a time is zero when its claim is absent.
+type idClaims struct {
+	Issuer, Subject, Nonce, AuthorizedParty, AccessTokenHash string
+	Audience                                                 []string
+	Expiry, IssuedAt, NotBefore                              time.Time
 }
 
-func (c *capturingKeySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
-	p, err := c.ks.VerifySignature(ctx, raw)
-	c.mu.Lock()
-	c.payload, c.err = p, err
-	c.mu.Unlock()
-	return p, err
+// readIDClaims takes the registered claims from decoded claims; a claim of
+// the wrong JSON type is an error.
+func readIDClaims(c map[string]any) (idClaims, error) {
+	var ic idClaims
+	for _, s := range []struct {
+		name string
+		dst  *string
+	}{{"iss", &ic.Issuer}, {"sub", &ic.Subject}, {"nonce", &ic.Nonce}, {"azp", &ic.AuthorizedParty}, {"at_hash", &ic.AccessTokenHash}} {
+		switch v := c[s.name].(type) {
+		case nil:
+		case string:
+			*s.dst = v
+		default:
+			return ic, fmt.Errorf("claim %s is %s, not a string", s.name, jsonType(v))
+		}
+	}
+	for _, t := range []struct {
+		name string
+		dst  *time.Time
+	}{{"exp", &ic.Expiry}, {"iat", &ic.IssuedAt}, {"nbf", &ic.NotBefore}} {
+		switch v := c[t.name].(type) {
+		case nil:
+		case float64:
+			sec, frac := math.Modf(v)
+			*t.dst = time.Unix(int64(sec), int64(frac*1e9))
+		default:
+			return ic, fmt.Errorf("claim %s is %s, not a number", t.name, jsonType(v))
+		}
+	}
+	switch v := c["aud"].(type) {
+	case nil:
+	case string:
+		ic.Audience = []string{v}
+	case []any:
+		ic.Audience = make([]string, len(v))
+		for i, a := range v {
+			s, ok := a.(string)
+			if !ok {
+				return ic, fmt.Errorf("claim aud member %d is %s, not a string", i, jsonType(a))
+			}
+			ic.Audience[i] = s
+		}
+	default:
+		return ic, fmt.Errorf("claim aud is %s, not a string or a list", jsonType(v))
+	}
+	return ic, nil
 }
 
-// verifyIDToken checks the ID token of a token response: signature and
-// alg (via the key set), iss and aud (via go-oidc), then exp and iat with
-// ClockSkew, nbf, nonce, sub, azp and at_hash (here).
-func (rp *RelyingParty) verifyIDToken(ctx context.Context, p *provider, st loginState, tok *oauth2.Token) (*verifiedToken, error) {
+// verifyIDToken checks the ID token of a token response: signature and alg
+// (via the key set), then iss, aud, exp and iat with ClockSkew, nbf, nonce,
+// sub, azp and at_hash. The token is parsed and its claims decoded once.
+func (rp *RelyingParty) verifyIDToken(ctx context.Context, p *provider, st loginState, tok *tokenResponse) (*verifiedToken, error) {
 	start := time.Now()
-	raw, _ := tok.Extra("id_token").(string)
-	if raw == "" {
+	if tok.IDToken == "" {
 		return nil, verificationError("the token response has no ID token", errNoIDToken)
 	}
-	hdr, _ := jwtHeader(raw)
 	ctx, cancel := rp.withTimeout(ctx)
 	defer cancel()
-	ks := &capturingKeySet{ks: p.keys}
-	v := oidc.NewVerifier(p.meta.Issuer, ks, &oidc.Config{
-		ClientID:             rp.cfg.ClientID,
-		SupportedSigningAlgs: p.meta.SigningAlgs,
-		SkipExpiryCheck:      true, // checked below with ClockSkew
-		Now:                  rp.now,
-	})
-	idt, err := v.Verify(ctx, raw)
+	payload, hdr, err := p.keys.verify(ctx, tok.IDToken)
 	if err != nil {
-		return nil, rp.idTokenError(p, hdr, ks, err)
+		return nil, idTokenError(err)
 	}
 	claims := map[string]any{}
-	if err := idt.Claims(&claims); err != nil {
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return nil, verificationError("the ID token claims are malformed", err)
+	}
+	ic, err := readIDClaims(claims)
+	if err != nil {
 		return nil, verificationError("the ID token claims are malformed", err)
 	}
 	if rp.cfg.Debug {
 		rp.log.Info("sso debug", "step", "id_token", "alg", hdr.Alg, "kid", hdr.Kid, "typ", hdr.Typ, "claims", jsonText(claims))
 	}
-	if err := rp.checkIDToken(idt, claims, st, hdr.Alg, tok.AccessToken); err != nil {
+	if err := rp.checkIDToken(p.meta.Issuer, ic, st, hdr.Alg, tok.AccessToken); err != nil {
 		return nil, err
 	}
-	rp.step("verify", start, "alg", hdr.Alg, "kid", hdr.Kid, "sub", idt.Subject)
-	return &verifiedToken{Issuer: idt.Issuer, Subject: idt.Subject, Claims: claims}, nil
+	rp.step("verify", start, "alg", hdr.Alg, "kid", hdr.Kid, "sub", ic.Subject)
+	return &verifiedToken{Issuer: ic.Issuer, Subject: ic.Subject, Claims: claims}, nil
 }
 
-// checkIDToken runs the checks go-oidc leaves to the caller.
-func (rp *RelyingParty) checkIDToken(idt *oidc.IDToken, claims map[string]any, st loginState, alg, accessToken string) error {
+// checkIDToken runs the checks on a token whose signature verified.
+func (rp *RelyingParty) checkIDToken(issuer string, c idClaims, st loginState, alg, accessToken string) error {
 	now := rp.now()
 	switch {
-	case idt.Expiry.IsZero():
+	case c.Issuer != issuer:
+		return verificationError("the ID token comes from another issuer",
+			fmt.Errorf("%w: got %q, want %q", errIssuerMismatch, c.Issuer, issuer))
+	case !slices.Contains(c.Audience, rp.cfg.ClientID):
+		return verificationError("the ID token was issued for another client (aud)", fmt.Errorf("%w: %q", errAudience, c.Audience))
+	case c.Expiry.IsZero():
 		return verificationError("the ID token has no expiry", errMissingExp)
-	case now.After(idt.Expiry.Add(ClockSkew)):
+	case now.After(c.Expiry.Add(ClockSkew)):
 		return verificationError("the ID token has expired; check the server clock or start the login again",
-			fmt.Errorf("%w at %s (now %s)", errExpired, idt.Expiry.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
-	case idt.IssuedAt.IsZero():
+			fmt.Errorf("%w at %s (now %s)", errExpired, c.Expiry.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
+	case c.IssuedAt.IsZero():
 		return verificationError("the ID token has no issue time (iat)", errMissingIat)
-	case idt.IssuedAt.After(now.Add(ClockSkew)):
+	case c.IssuedAt.After(now.Add(ClockSkew)):
 		return verificationError("the ID token was issued in the future; check the server clock",
-			fmt.Errorf("%w: %s", errIatFuture, idt.IssuedAt.UTC().Format(time.RFC3339)))
-	}
-	if nbf, ok := claims["nbf"].(float64); ok && time.Unix(int64(nbf), 0).After(now.Add(ClockSkew)) {
+			fmt.Errorf("%w: %s", errIatFuture, c.IssuedAt.UTC().Format(time.RFC3339)))
+	case c.NotBefore.After(now.Add(ClockSkew)):
 		return verificationError("the ID token is not valid yet; check the server clock", errNotYetValid)
-	}
-	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(st.Nonce)) != 1 {
+	case subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(st.Nonce)) != 1:
 		return verificationError("the ID token does not belong to this login (nonce mismatch)", errNonce)
-	}
-	if idt.Subject == "" {
+	case c.Subject == "":
 		return verificationError("the ID token has no subject (sub)", errMissingSub)
-	}
-	azp, _ := claims["azp"].(string)
-	if (len(idt.Audience) > 1 || azp != "") && azp != rp.cfg.ClientID {
-		return verificationError("the ID token was issued to another party (azp)", fmt.Errorf("%w: azp %q", errAzp, azp))
-	}
-	if idt.AccessTokenHash != "" && !atHashMatches(idt.AccessTokenHash, alg, accessToken) {
+	case (len(c.Audience) > 1 || c.AuthorizedParty != "") && c.AuthorizedParty != rp.cfg.ClientID:
+		return verificationError("the ID token was issued to another party (azp)", fmt.Errorf("%w: azp %q", errAzp, c.AuthorizedParty))
+	case c.AccessTokenHash != "" && !atHashMatches(c.AccessTokenHash, alg, accessToken):
 		return verificationError("the ID token does not match the access token (at_hash)", errAtHash)
 	}
 	return nil
 }
 
-// idTokenError classifies a go-oidc failure from what the key set saw.
-func (rp *RelyingParty) idTokenError(p *provider, hdr tokenHeader, ks *capturingKeySet, err error) error {
-	ks.mu.Lock()
-	kerr, payload := ks.err, ks.payload
-	ks.mu.Unlock()
+// idTokenError classifies what the key set said about an ID token.
+func idTokenError(err error) error {
 	switch {
-	case hdr.Alg == "none" || errors.Is(kerr, errAlgNone):
-		return verificationError("the ID token is not signed", errAlgNone)
-	case errors.Is(kerr, errKeysUnavailable):
-		return keysError(kerr)
-	case kerr != nil:
-		return verificationError("the ID token signature is invalid", kerr)
-	case payload == nil:
-		return verificationError("the ID token is malformed or uses an algorithm that is not allowed",
-			fmt.Errorf("%w: alg %q: %v", errAlgNotAllowed, hdr.Alg, err))
+	case errors.Is(err, errAlgNone):
+		return verificationError("the ID token is not signed", err)
+	case errors.Is(err, errKeysUnavailable):
+		return keysError(err)
+	case errors.Is(err, errAlgNotAllowed):
+		return verificationError("the ID token is malformed or uses an algorithm that is not allowed", err)
 	}
-	var c issAud
-	_ = json.Unmarshal(payload, &c)
-	if c.Iss != p.meta.Issuer {
-		return verificationError("the ID token comes from another issuer",
-			fmt.Errorf("%w: got %q, want %q", errIssuerMismatch, c.Iss, p.meta.Issuer))
-	}
-	aud, _ := audiences(c.Aud)
-	if !slices.Contains(aud, rp.cfg.ClientID) {
-		return verificationError("the ID token was issued for another client (aud)", fmt.Errorf("%w: %q", errAudience, aud))
-	}
-	return verificationError("the ID token is invalid", err)
+	return verificationError("the ID token signature is invalid", err)
 }
 
 // issAud holds the claims a signed response is checked by.

@@ -16,7 +16,7 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// keySet is the oidc.KeySet of the provider. It caches the JWKS and picks
+// keySet holds the provider's signing keys. It caches the JWKS and picks
 // the key the way a conformant relying party must (a token without kid is
 // accepted only when exactly one usable key exists). HMAC algorithms use the
 // client secret and only when secret is set.
@@ -62,39 +62,49 @@ func newKeySet(url string, secret []byte, rp *RelyingParty) *keySet {
 	return k
 }
 
-// VerifySignature implements oidc.KeySet for compact JWS tokens.
+// VerifySignature checks a compact JWS and returns its payload.
 func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
+	payload, _, err := k.verify(ctx, raw)
+	return payload, err
+}
+
+// verify checks a compact JWS: one signature, an allowed algorithm, and a
+// key of the JWKS (or the client secret for HMAC). It returns the payload
+// and the protected header, parsing the token once.
+func (k *keySet) verify(ctx context.Context, raw string) ([]byte, tokenHeader, error) {
 	jws, err := jose.ParseSignedCompact(raw, k.algs)
 	if err != nil {
 		if hdrAlg(raw) == "none" {
-			return nil, errAlgNone
+			return nil, tokenHeader{Alg: "none"}, errAlgNone
 		}
-		return nil, fmt.Errorf("%w: %v", errAlgNotAllowed, err)
+		return nil, tokenHeader{Alg: hdrAlg(raw)}, fmt.Errorf("%w: %v", errAlgNotAllowed, err)
 	}
 	if len(jws.Signatures) != 1 {
-		return nil, fmt.Errorf("%w: %d signatures", errSignature, len(jws.Signatures))
+		return nil, tokenHeader{}, fmt.Errorf("%w: %d signatures", errSignature, len(jws.Signatures))
 	}
-	hdr := jws.Signatures[0].Header
-	if strings.HasPrefix(hdr.Algorithm, "HS") {
+	h := jws.Signatures[0].Protected
+	hdr := tokenHeader{Alg: h.Algorithm, Kid: h.KeyID}
+	hdr.Typ, _ = h.ExtraHeaders[jose.HeaderType].(string)
+	if strings.HasPrefix(hdr.Alg, "HS") {
 		payload, err := jws.Verify(k.secret)
 		if errors.Is(err, jose.ErrInvalidKeySize) {
-			return nil, fmt.Errorf("%w: the client secret is shorter than %s needs (RFC 7518 section 3.2)", errSignature, hdr.Algorithm)
+			return nil, hdr, fmt.Errorf("%w: the client secret is shorter than %s needs (RFC 7518 section 3.2)", errSignature, hdr.Alg)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s with the client secret: %v", errSignature, hdr.Algorithm, err)
+			return nil, hdr, fmt.Errorf("%w: %s with the client secret: %v", errSignature, hdr.Alg, err)
 		}
-		return payload, nil
+		return payload, hdr, nil
 	}
-	cands, err := k.candidates(ctx, hdr.KeyID, hdr.Algorithm)
+	cands, err := k.candidates(ctx, hdr.Kid, hdr.Alg)
 	if err != nil {
-		return nil, err
+		return nil, hdr, err
 	}
 	for _, key := range cands {
 		if payload, err := jws.Verify(key.Key); err == nil {
-			return payload, nil
+			return payload, hdr, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: %s kid %q", errSignature, hdr.Algorithm, hdr.KeyID)
+	return nil, hdr, fmt.Errorf("%w: %s kid %q", errSignature, hdr.Alg, hdr.Kid)
 }
 
 // candidates returns the keys a token with this kid and alg may be checked
