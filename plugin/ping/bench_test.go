@@ -3,6 +3,9 @@ package ping
 import (
 	"context"
 	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,4 +44,40 @@ func BenchmarkLogin(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkCompleteParallel measures Complete with 8 logins at once on the
+// relying party's default HTTP client, as the plugin runs it. The logins'
+// callbacks are made before the timer starts. dials/op counts the TCP
+// connections opened per login: with too few idle connections kept per
+// host, concurrent logins open new ones.
+func BenchmarkCompleteParallel(b *testing.B) {
+	e := newTestEnv(b, envOpts{clientPKCE: pingemu.PKCES256Required, mutate: pkceOn, defaultClient: true})
+	type callback struct {
+		sealed string
+		query  url.Values
+	}
+	cbs := make(chan callback, b.N)
+	for range b.N {
+		cb, sealed := e.begin(b, "alice", "/")
+		cbs <- callback{sealed, cb.Query()}
+	}
+	close(cbs)
+	var dials atomic.Int64
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		ConnectStart: func(string, string) { dials.Add(1) },
+	})
+	b.ReportAllocs()
+	b.SetParallelism(4) // 8 goroutines on 2 CPUs
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c := <-cbs
+			if _, err := e.rp.Complete(ctx, testRedirect, c.sealed, c.query); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(dials.Load())/float64(b.N), "dials/op")
 }
