@@ -92,8 +92,16 @@ func httpClient(c *http.Client) *http.Client {
 	return &cp
 }
 
+// maxIdlePerHost is how many idle connections the default client keeps per
+// provider host: as many as logins may run at once, so concurrent logins
+// reuse connections (and, against Ping, TLS sessions) instead of opening new
+// ones. net/http's default is 2.
+const maxIdlePerHost = 64
+
 func defaultHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = maxIdlePerHost
+	t.MaxIdleConns = 4 * maxIdlePerHost
 	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	t.TLSHandshakeTimeout = 5 * time.Second
 	t.ResponseHeaderTimeout = 15 * time.Second

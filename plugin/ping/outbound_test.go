@@ -2,8 +2,10 @@ package ping
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -122,5 +124,69 @@ func TestCallerClientUnchanged(t *testing.T) {
 	}
 	if rp.hc == mine || rp.hc.CheckRedirect == nil {
 		t.Error("the relying party's client follows redirects")
+	}
+}
+
+// TestDefaultClientKeepsIdleConnections completes 8 logins whose token
+// requests are held until all 8 have arrived, so 8 connections to the token
+// endpoint are open at once: the default client must take every one back
+// into its idle pool rather than close it.
+func TestDefaultClientKeepsIdleConnections(t *testing.T) {
+	const logins = 8
+	var tokenURL string
+	arrived, all := make(chan struct{}, logins), make(chan struct{})
+	var count atomic.Int32
+	barrier := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		if count.Add(1) == logins {
+			close(all)
+		}
+		select {
+		case <-all:
+		case <-r.Context().Done():
+			return
+		}
+		req, _ := http.NewRequestWithContext(r.Context(), r.Method, tokenURL, r.Body)
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	})
+	e := newTestEnv(t, envOpts{defaultClient: true, mutate: func(c *config.Config, emu *pingemu.Server) {
+		tokenURL = emu.TokenURL()
+		c.AccessTokenURL = barrier.srv.URL + "/as/token"
+	}})
+	var dropped atomic.Int32
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		PutIdleConn: func(err error) {
+			if err != nil {
+				dropped.Add(1)
+			}
+		},
+	})
+	done := make(chan error, logins)
+	for range logins {
+		cb, sealed := e.begin(t, "alice", "/")
+		go func() {
+			_, err := e.rp.Complete(ctx, testRedirect, sealed, cb.Query())
+			done <- err
+		}()
+	}
+	for range logins {
+		receive(t, arrived, "a token request at the barrier")
+	}
+	for range logins {
+		if err := receive(t, done, "a login to complete"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := dropped.Load(); n != 0 {
+		t.Errorf("%d connections were closed instead of kept idle after %d logins at once", n, logins)
 	}
 }

@@ -43,8 +43,9 @@ const (
 type Options struct {
 	Config *config.Config
 	// HTTPClient is used for every call to the provider; nil means a
-	// client with connect, header and overall timeouts. The relying party
-	// uses a copy that follows no redirect.
+	// client with connect, header and overall timeouts that keeps enough
+	// idle connections for concurrent logins. The relying party uses a copy
+	// that follows no redirect; the transport is used as it is.
 	HTTPClient *http.Client
 	// Logger gets internal detail of failures and, with Config.Debug, every
 	// login step. Nil discards.
