@@ -46,44 +46,49 @@ func (rp *RelyingParty) begin(ctx context.Context, redirectURI, returnTo string)
 		RedirectURI: redirectURI,
 		IssuedAt:    rp.now().Unix(),
 	}
-	opts := []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("nonce", st.Nonce)}
 	if rp.cfg.CodeChallenge {
 		st.Verifier = oauth2.GenerateVerifier()
-		if rp.cfg.CodeChallengeMethod == "plain" {
-			opts = append(opts, oauth2.SetAuthURLParam("code_challenge", st.Verifier),
-				oauth2.SetAuthURLParam("code_challenge_method", "plain"))
-		} else {
-			opts = append(opts, oauth2.S256ChallengeOption(st.Verifier))
-		}
 	}
 	sealed, err := rp.sealer.seal(st)
 	if err != nil {
 		return "", "", newError(plugin.KindInternal, "cannot start the login", err)
 	}
-	authURL := rp.oauth2Config(p, redirectURI).AuthCodeURL(st.State, opts...)
-	rp.step("begin", start, "authorize_url", redactURL(authURL, "state", "nonce", "code_challenge"),
-		"pkce", rp.cfg.CodeChallenge, "pkce_method", rp.cfg.CodeChallengeMethod, "return_to", returnTo)
+	authURL := rp.authorizeURL(p, st)
+	if rp.cfg.Debug {
+		rp.step("begin", start, "authorize_url", redactURL(authURL, "state", "nonce", "code_challenge"),
+			"pkce", rp.cfg.CodeChallenge, "pkce_method", rp.cfg.CodeChallengeMethod, "return_to", returnTo)
+	}
 	return authURL, sealed, nil
 }
 
-// oauth2Config is the x/oauth2 configuration for one login. The auth style
-// is fixed, never auto-detected: a retry would reuse the code.
-func (rp *RelyingParty) oauth2Config(p *provider, redirectURI string) *oauth2.Config {
-	style := oauth2.AuthStyleInHeader
-	if p.meta.TokenAuthMethod == AuthClientSecretPost {
-		style = oauth2.AuthStyleInParams
+// authorizeURL is the authorization request (OpenID Connect Core 3.1.2.1)
+// of the login st: code flow, scopes, state, nonce and, when configured, the
+// PKCE challenge.
+func (rp *RelyingParty) authorizeURL(p *provider, st loginState) string {
+	var q formEncoder
+	q.Grow(len(p.meta.AuthorizeURL) + 320)
+	q.WriteString(p.meta.AuthorizeURL)
+	if strings.Contains(p.meta.AuthorizeURL, "?") {
+		q.WriteByte('&')
+	} else {
+		q.WriteByte('?')
 	}
-	return &oauth2.Config{
-		ClientID:     rp.cfg.ClientID,
-		ClientSecret: rp.cfg.ClientSecret,
-		Endpoint: oauth2.Endpoint{
-			AuthURL:   p.meta.AuthorizeURL,
-			TokenURL:  p.meta.TokenURL,
-			AuthStyle: style,
-		},
-		RedirectURL: redirectURI,
-		Scopes:      rp.cfg.Scopes,
+	q.add("client_id", rp.cfg.ClientID)
+	if st.Verifier != "" {
+		if rp.cfg.CodeChallengeMethod == "plain" {
+			q.add("code_challenge", st.Verifier)
+			q.add("code_challenge_method", "plain")
+		} else {
+			q.add("code_challenge", oauth2.S256ChallengeFromVerifier(st.Verifier))
+			q.add("code_challenge_method", "S256")
+		}
 	}
+	q.add("nonce", st.Nonce)
+	q.add("redirect_uri", st.RedirectURI)
+	q.add("response_type", "code")
+	q.add("scope", strings.Join(rp.cfg.Scopes, " "))
+	q.add("state", st.State)
+	return q.String()
 }
 
 func checkRedirectURI(s string) error {

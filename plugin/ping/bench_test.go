@@ -13,13 +13,13 @@ import (
 )
 
 // BenchmarkLogin measures a full login against the in-process emulator on
-// loopback. "rp" counts Begin + Complete only (the code exchange, JWKS
+// loopback, with the relying party's default HTTP client. "rp" counts Begin + Complete only (the code exchange, JWKS
 // cache, ID token and userinfo checks); "end-to-end" adds the emulator's
 // login form as a browser would drive it.
 func BenchmarkLogin(b *testing.B) {
 	for _, mode := range []string{"rp", "end-to-end"} {
 		b.Run(mode, func(b *testing.B) {
-			e := newTestEnv(b, envOpts{clientPKCE: pingemu.PKCES256Required, mutate: pkceOn})
+			e := newTestEnv(b, envOpts{clientPKCE: pingemu.PKCES256Required, mutate: pkceOn, defaultClient: true})
 			ctx := context.Background()
 			hc := &http.Client{Timeout: 10 * time.Second}
 			b.ReportAllocs()

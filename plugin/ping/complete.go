@@ -107,8 +107,10 @@ func (rp *RelyingParty) completeDetail(ctx context.Context, redirectURI, sealedS
 	if err != nil {
 		return &CheckedLogin{IDTokenClaims: idt.Claims, UserinfoClaims: ui}, loginState{}, newError(plugin.KindVerification, "the identity provider's claims cannot be used: "+strings.TrimPrefix(err.Error(), "ping: "), err)
 	}
-	rp.step("complete", start, "issuer", id.Issuer, "subject", id.Subject, "user_id", id.UserID,
-		"email", id.Email, "name", id.Name, "groups", id.Groups)
+	if rp.cfg.Debug {
+		rp.step("complete", start, "issuer", id.Issuer, "subject", id.Subject, "user_id", id.UserID,
+			"email", id.Email, "name", id.Name, "groups", id.Groups)
+	}
 	return &CheckedLogin{Identity: id, IDTokenClaims: idt.Claims, UserinfoClaims: ui}, st, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -42,31 +41,34 @@ func (e *tokenError) Error() string {
 // authentication and reads the answer. A refusal is a *tokenError. It never
 // retries: a code is single-use.
 func (rp *RelyingParty) tokenRequest(ctx context.Context, p *provider, redirectURI, code, verifier string) (*tokenResponse, error) {
-	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}}
+	var form formEncoder
+	form.Grow(256)
+	form.add("grant_type", "authorization_code")
+	form.add("code", code)
+	form.add("redirect_uri", redirectURI)
 	if verifier != "" {
-		form.Set("code_verifier", verifier)
+		form.add("code_verifier", verifier)
 	}
 	post := p.meta.TokenAuthMethod == AuthClientSecretPost
 	if post {
-		form.Set("client_id", rp.cfg.ClientID)
-		form.Set("client_secret", rp.cfg.ClientSecret)
+		form.add("client_id", rp.cfg.ClientID)
+		form.add("client_secret", rp.cfg.ClientSecret)
 	}
-	req, err := http.NewRequestWithContext(toEndpoint(ctx, epToken), http.MethodPost, p.meta.TokenURL, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(toEndpoint(ctx, epToken), http.MethodPost, p.meta.TokenURL, strings.NewReader(form.String()))
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	if !post {
-		// RFC 6749 section 2.3.1: form-encode both before Basic.
-		req.SetBasicAuth(url.QueryEscape(rp.cfg.ClientID), url.QueryEscape(rp.cfg.ClientSecret))
+		req.Header.Set("Authorization", rp.basicAuth)
 	}
 	resp, err := rp.hc.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	body, err := readBody(resp)
 	if err != nil {
 		return nil, err
 	}
@@ -105,9 +107,11 @@ func (rp *RelyingParty) exchange(ctx context.Context, p *provider, st loginState
 		return nil, newError(plugin.KindVerification, "the identity provider issued an unexpected token type",
 			fmt.Errorf("%w: %q", errTokenType, tok.TokenType))
 	}
-	rp.step("exchange", start, "token_url", p.meta.TokenURL, "auth_method", p.meta.TokenAuthMethod,
-		"pkce", st.Verifier != "", "token_type", tok.TokenType, "expires_in", tok.ExpiresIn.String(),
-		"scope", tok.Scope, "id_token", tok.IDToken != "", "refresh_token", tok.RefreshToken != "")
+	if rp.cfg.Debug {
+		rp.step("exchange", start, "token_url", p.meta.TokenURL, "auth_method", p.meta.TokenAuthMethod,
+			"pkce", st.Verifier != "", "token_type", tok.TokenType, "expires_in", tok.ExpiresIn.String(),
+			"scope", tok.Scope, "id_token", tok.IDToken != "", "refresh_token", tok.RefreshToken != "")
+	}
 	return tok, nil
 }
 

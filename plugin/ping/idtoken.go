@@ -111,8 +111,6 @@ func (rp *RelyingParty) verifyIDToken(ctx context.Context, p *provider, st login
 	if tok.IDToken == "" {
 		return nil, verificationError("the token response has no ID token", errNoIDToken)
 	}
-	ctx, cancel := rp.withTimeout(ctx)
-	defer cancel()
 	payload, hdr, err := p.keys.verify(ctx, tok.IDToken)
 	if err != nil {
 		return nil, idTokenError(err)
@@ -131,7 +129,9 @@ func (rp *RelyingParty) verifyIDToken(ctx context.Context, p *provider, st login
 	if err := rp.checkIDToken(p.meta.Issuer, ic, st, hdr.Alg, tok.AccessToken); err != nil {
 		return nil, err
 	}
-	rp.step("verify", start, "alg", hdr.Alg, "kid", hdr.Kid, "sub", ic.Subject)
+	if rp.cfg.Debug {
+		rp.step("verify", start, "alg", hdr.Alg, "kid", hdr.Kid, "sub", ic.Subject)
+	}
 	return &verifiedToken{Issuer: ic.Issuer, Subject: ic.Subject, Claims: claims}, nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -105,7 +107,27 @@ func defaultHTTPClient() *http.Client {
 	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	t.TLSHandshakeTimeout = 5 * time.Second
 	t.ResponseHeaderTimeout = 15 * time.Second
-	return &http.Client{Transport: t, Timeout: 30 * time.Second, CheckRedirect: refuseRedirect}
+	// No Client.Timeout: every call is bounded by ExchangeTimeout through
+	// its context, and a client timeout costs a timer per request.
+	return &http.Client{Transport: t, CheckRedirect: refuseRedirect}
+}
+
+// formEncoder writes name=value pairs form-encoded, in the order given:
+// the token request's body and the authorize URL's query. (url.Values
+// builds a map and sorts its keys.)
+type formEncoder struct {
+	strings.Builder
+	pairs int
+}
+
+func (f *formEncoder) add(name, value string) {
+	if f.pairs > 0 {
+		f.WriteByte('&')
+	}
+	f.pairs++
+	f.WriteString(url.QueryEscape(name))
+	f.WriteByte('=')
+	f.WriteString(url.QueryEscape(value))
 }
 
 // get performs a GET to ep with an optional bearer token and returns the
@@ -124,9 +146,20 @@ func (rp *RelyingParty) get(ctx context.Context, ep endpoint, u, bearer string) 
 		return nil, 0, "", err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	body, err := readBody(resp)
 	if err != nil {
 		return nil, resp.StatusCode, "", err
 	}
 	return body, resp.StatusCode, resp.Header.Get("Content-Type"), nil
+}
+
+// readBody reads at most maxBody bytes of a response, in one allocation when
+// the length is announced.
+func readBody(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n > 0 && n <= maxBody {
+		body := make([]byte, n)
+		_, err := io.ReadFull(resp.Body, body)
+		return body, err
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, maxBody))
 }

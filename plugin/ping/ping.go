@@ -10,6 +10,7 @@ package ping
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,8 +44,8 @@ const (
 type Options struct {
 	Config *config.Config
 	// HTTPClient is used for every call to the provider; nil means a
-	// client with connect, header and overall timeouts that keeps enough
-	// idle connections for concurrent logins. The relying party uses a copy
+	// client with connect and header timeouts that keeps enough idle
+	// connections for concurrent logins (ExchangeTimeout bounds each call). The relying party uses a copy
 	// that follows no redirect; the transport is used as it is.
 	HTTPClient *http.Client
 	// Logger gets internal detail of failures and, with Config.Debug, every
@@ -73,6 +74,7 @@ type RelyingParty struct {
 	after           func(time.Duration) <-chan time.Time
 	exchangeTimeout time.Duration
 	derivedIssuer   string
+	basicAuth       string // the client_secret_basic Authorization header
 	sealer          *sealer
 	disc            *discoverer
 
@@ -105,6 +107,9 @@ func New(ctx context.Context, opts Options) (*RelyingParty, error) {
 		derivedIssuer:   derived,
 	}
 	rp.bg, rp.stopBg = context.WithCancel(context.Background())
+	// RFC 6749 section 2.3.1: both are form-encoded before Basic.
+	rp.basicAuth = "Basic " + base64.StdEncoding.EncodeToString(
+		[]byte(url.QueryEscape(cfg.ClientID)+":"+url.QueryEscape(cfg.ClientSecret)))
 	if rp.log == nil {
 		rp.log = hclog.NewNullLogger()
 	}
@@ -260,6 +265,8 @@ func jsonText(v any) string {
 }
 
 // step logs a finished login step with its duration when debug is on.
+// Callers on a login's path test rp.cfg.Debug first: building the
+// arguments costs allocations.
 func (rp *RelyingParty) step(name string, start time.Time, kv ...any) {
 	if !rp.cfg.Debug {
 		return

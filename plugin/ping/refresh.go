@@ -91,9 +91,16 @@ func (k *keySet) nudge() {
 	}
 }
 
-// await waits for f or for the login's deadline; either error names the
-// JWKS endpoint.
+// await waits for f, at most ExchangeTimeout or until the login's context
+// ends; either error names the JWKS endpoint.
 func (k *keySet) await(ctx context.Context, f *fetch) error {
+	select {
+	case <-f.done:
+		return f.err
+	default:
+	}
+	ctx, cancel := k.rp.withTimeout(ctx)
+	defer cancel()
 	select {
 	case <-f.done:
 		return f.err

@@ -64,7 +64,9 @@ func (rp *RelyingParty) userinfo(ctx context.Context, p *provider, accessToken, 
 	if rp.cfg.Debug {
 		rp.log.Info("sso debug", "step", "userinfo_claims", "signed", signed, "claims", jsonText(claims))
 	}
-	rp.step("userinfo", start, "url", p.meta.UserinfoURL, "signed", signed, "claims", len(claims))
+	if rp.cfg.Debug {
+		rp.step("userinfo", start, "url", p.meta.UserinfoURL, "signed", signed, "claims", len(claims))
+	}
 	return claims, nil
 }
 
