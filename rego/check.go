@@ -23,6 +23,7 @@ type PolicySet struct {
 	modules   []Module
 	revision  string
 	compiler  *ast.Compiler
+	probed    []string // the probe logins the set passed
 	store     storage.Store
 	query     oparego.PreparedEvalQuery
 	extension *extensionInfo
@@ -37,6 +38,9 @@ func (s *PolicySet) Modules() []Module {
 	copy(out, s.modules)
 	return out
 }
+
+// Probed names the probe logins the set passed in Check.
+func (s *PolicySet) Probed() []string { return append([]string(nil), s.probed...) }
 
 // Extension lists the extension rules (package clearml.sso.extend) the
 // policy set defines, in the order DESIGN.md gives them.

@@ -133,6 +133,7 @@ func (s *PolicySet) probe(ctx context.Context, compiler *ast.Compiler, logger hc
 			perr.Detail += decisionWhere(compiler, perr)
 			return &ProbeError{Probe: p.name, Err: perr}
 		}
+		s.probed = append(s.probed, p.name)
 	}
 	return s.setDirectory(ctx, &sso.Directory{}, logger)
 }

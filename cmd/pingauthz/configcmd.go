@@ -18,8 +18,14 @@ const configUsage = `Usage: pingauthz config check [--json]
 Reads the CLEARML__ environment the way the server does. When it is valid:
 exit status 0, warnings on stderr, and the effective configuration on stdout
 with the client secret masked. When it is not: exit status 2 and every
-problem listed on stderr, one per line, naming its variable. The policy set
-(the defaults plus the policy__dir overrides) must compile too.
+problem listed on stderr, one per line, naming its variable.
+
+The policy set (the defaults plus the files of policy__dir) is checked as
+the server and the plugin check it at start: it must compile (naming file
+and line), its extension rules (package clearml.sso.extend) must have the
+right names, types and codes, and the decision must have the right shape on
+built-in probe logins (new and existing users, with and without groups,
+whitelisted or not); a failure names the file, the rule and the probe.
 
 Flags:
 `
@@ -47,14 +53,7 @@ func runConfig(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	// The policy set is part of the configuration: check it before saying so.
-	mods, err := rego.EffectiveModules(cfg)
-	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
-	if _, err := rego.ParseModules(mods); err != nil {
-		return &exitError{code: 2, err: err}
-	}
-	engine, err := rego.New(ctx, cfg, rego.WithModules(mods))
+	set, err := rego.Check(ctx, cfg)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
@@ -76,14 +75,20 @@ func runConfig(ctx context.Context, env *cliEnv, args []string) error {
 			fmt.Fprintf(env.stdout, "%s = %s\n", k, summary[k])
 		}
 	}
+	mods := set.Modules()
 	overrides := 0
 	for _, m := range mods {
 		if m.Origin == rego.OriginOverride {
 			overrides++
 		}
 	}
-	fmt.Fprintf(env.stderr, "pingauthz: configuration valid; policy set %s compiles (%d files, %d from policy__dir)\n",
-		engine.Revision(), len(mods), overrides)
+	extension := "none"
+	if rules := set.Extension(); len(rules) > 0 {
+		extension = strings.Join(rules, ", ")
+	}
+	fmt.Fprintf(env.stderr, "pingauthz: configuration valid; policy set %s compiles and passes %d probe logins "+
+		"(%d files, %d from policy__dir; extension rules: %s)\n",
+		set.Revision(), len(set.Probed()), len(mods), overrides, extension)
 	return nil
 }
 
@@ -91,7 +96,17 @@ func runConfig(ctx context.Context, env *cliEnv, args []string) error {
 // warnings to stderr. An invalid environment is an exit status 2 error that
 // lists every problem.
 func loadEnvConfig(env *cliEnv) (*config.Config, error) {
-	cfg, warnings, err := config.Load(env.environ)
+	return reportConfig(env, config.Load)
+}
+
+// loadPolicyConfig is loadEnvConfig reading only the keys that shape the
+// policy (config.LoadPolicy): no Ping endpoint or client secret needed.
+func loadPolicyConfig(env *cliEnv) (*config.Config, error) {
+	return reportConfig(env, config.LoadPolicy)
+}
+
+func reportConfig(env *cliEnv, load func([]string) (*config.Config, []config.Warning, error)) (*config.Config, error) {
+	cfg, warnings, err := load(env.environ)
 	for _, w := range warnings {
 		fmt.Fprintf(env.stderr, "pingauthz: warning: %s\n", w)
 	}

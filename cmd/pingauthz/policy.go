@@ -20,6 +20,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/loader"
 	"github.com/open-policy-agent/opa/v1/tester"
 
+	"github.com/pingauthz/pingauthz/internal/config"
 	"github.com/pingauthz/pingauthz/rego"
 )
 
@@ -27,7 +28,13 @@ const policyUsage = `Usage: pingauthz policy COMMAND [flags]
 
 Works on the effective policy set: the default policies, config.rego
 generated from the CLEARML__ environment, and the .rego files of policy__dir
-(a file named like a default replaces it, others are added).
+(extension files of package clearml.sso.extend and other additions; a file
+named like a default, in the same package, replaces it).
+
+These commands read only the variables that shape the policy:
+default_company, the groups__ keys, require_verified_email and the policy__
+keys. The Ping endpoints, client id and client secret are not needed and
+not read (placeholders stand in for them).
 
 Commands:
   render [--out DIR]                       write the effective set to DIR, or print it
@@ -63,17 +70,18 @@ func policyFlags(name string) *flag.FlagSet {
 	return flag.NewFlagSet("policy "+name, flag.ContinueOnError)
 }
 
-// effectiveModules loads the configuration and its policy set.
-func effectiveModules(env *cliEnv) ([]rego.Module, error) {
-	cfg, err := loadEnvConfig(env)
+// effectiveModules loads the policy-shaping configuration and its policy
+// set.
+func effectiveModules(env *cliEnv) (*config.Config, []rego.Module, error) {
+	cfg, err := loadPolicyConfig(env)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mods, err := rego.EffectiveModules(cfg)
 	if err != nil {
-		return nil, &exitError{code: 2, err: err}
+		return nil, nil, &exitError{code: 2, err: err}
 	}
-	return mods, nil
+	return cfg, mods, nil
 }
 
 const renderUsage = `Usage: pingauthz policy render [--out DIR]
@@ -95,7 +103,7 @@ func policyRender(env *cliEnv, args []string) error {
 	if fs.NArg() > 0 {
 		return usageErr("policy render: unexpected argument %q", fs.Arg(0))
 	}
-	mods, err := effectiveModules(env)
+	_, mods, err := effectiveModules(env)
 	if err != nil {
 		return err
 	}
@@ -166,11 +174,12 @@ func writeModules(dir string, mods []rego.Module) error {
 const evalUsage = `Usage: pingauthz policy eval --input FILE [--directory FILE]
 
 Evaluates data.clearml.sso.decision for one login and prints the decision as
-JSON. --input holds {"identity": {...}, "user": null | {...}}; --directory
+JSON. --input holds {"identity": {...}, "user": null | {...}}, as the relying
+party delivers it (an email's Unicode domain in its xn-- form); --directory
 holds {"companies": {...}, "whitelist": {"emails": {...}, "domains": {...}}}
 (an empty directory when omitted). "-" reads standard input. Unknown fields
-are errors. Exit status 0 whether the login is allowed or denied; 2 on a
-configuration, policy or input error (a policy_error decision included).
+are errors. Exit status 0 whether the login is allowed or denied; 2 on a configuration,
+policy or input error (a policy_error decision included).
 
 Flags:
 `
@@ -191,7 +200,7 @@ func policyEval(ctx context.Context, env *cliEnv, args []string) error {
 	if *inputPath == "-" && *dirPath == "-" {
 		return usageErr("policy eval: only one of --input and --directory can be -")
 	}
-	cfg, err := loadEnvConfig(env)
+	cfg, err := loadPolicyConfig(env)
 	if err != nil {
 		return err
 	}
@@ -229,6 +238,21 @@ func policyEval(ctx context.Context, env *cliEnv, args []string) error {
 	return nil
 }
 
+// policySetOf returns the modules a loaded directory holds when they are a
+// pingauthz policy set (a module of package clearml.sso), else nil.
+func policySetOf(result *loader.Result) []rego.Module {
+	var mods []rego.Module
+	ours := false
+	for _, f := range result.Modules {
+		ours = ours || f.Parsed != nil && f.Parsed.Package.Path.String() == "data.clearml.sso"
+		mods = append(mods, rego.Module{Path: filepath.ToSlash(f.Name), File: f.Name, Origin: rego.OriginOverride, Source: f.Raw})
+	}
+	if !ours {
+		return nil
+	}
+	return mods
+}
+
 // readJSONFile opens path ("-" is stdin) and decodes it, naming the file in
 // errors.
 func readJSONFile(env *cliEnv, path string, decode func(io.Reader) error) error {
@@ -252,8 +276,11 @@ const testUsage = `Usage: pingauthz policy test [-v] [--run REGEX] [--timeout D]
 
 Runs the Rego tests (rules named test_...) of the effective policy set, or of
 the .rego, .json and .yaml files under DIR (as opa test DIR does), and prints
-the results as opa test does. Exit status 1 when a test fails, 2 when the
-files do not load or compile.
+the results as opa test does. The effective set, or a DIR that holds a
+pingauthz policy set (package clearml.sso, as policy render writes it), is
+first checked as config check does: compiled, extension rules checked, and
+evaluated on the probe logins. Exit status 1 when a test fails, 2 when the
+files do not load, compile or pass the check.
 
 Flags:
 `
@@ -269,10 +296,14 @@ func policyTest(ctx context.Context, env *cliEnv, args []string) error {
 	if fs.NArg() > 1 {
 		return usageErr("policy test: want at most one directory, got %d", fs.NArg())
 	}
+	cfg, err := loadPolicyConfig(env)
+	if err != nil {
+		return err
+	}
 	var (
+		mods    []rego.Module
 		modules map[string]*ast.Module
 		data    map[string]any
-		allowed []string
 	)
 	if fs.NArg() == 1 {
 		result, err := loader.NewFileLoader().WithRegoVersion(ast.RegoV1).All([]string{fs.Arg(0)})
@@ -280,20 +311,21 @@ func policyTest(ctx context.Context, env *cliEnv, args []string) error {
 			return &exitError{code: 2, err: fmt.Errorf("policy test: %w", err)}
 		}
 		modules, data = result.ParsedModules(), result.Documents
+		mods = policySetOf(result)
 	} else {
-		cfg, err := loadEnvConfig(env)
-		if err != nil {
-			return err
-		}
-		mods, err := rego.EffectiveModules(cfg)
-		if err != nil {
+		if mods, err = rego.EffectiveModules(cfg); err != nil {
 			return &exitError{code: 2, err: err}
 		}
 		if modules, err = rego.ParseModules(mods); err != nil {
 			return &exitError{code: 2, err: err}
 		}
-		allowed = cfg.PolicyInsecureBuiltins
 	}
+	if mods != nil {
+		if _, err := rego.Check(ctx, cfg, rego.WithModules(mods)); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+	}
+	allowed := cfg.PolicyInsecureBuiltins
 	ch, err := rego.RunTests(ctx, modules, data, rego.TestOptions{Run: *runRe, Trace: *verbose, Timeout: *timeout, InsecureBuiltins: allowed})
 	if err != nil {
 		return &exitError{code: 2, err: err}

@@ -119,9 +119,54 @@ func TestPolicyEvalBadInput(t *testing.T) {
 			}
 		})
 	}
-	code, _, stderr := cli(t, nil, "", "policy", "eval", "--input", good)
-	if code != 2 || !strings.Contains(stderr, "invalid configuration") {
+	bad := []string{config.VarName("groups__enabled", false) + "=maybe"}
+	code, _, stderr := cli(t, bad, "", "policy", "eval", "--input", good)
+	if code != 2 || !strings.Contains(stderr, "invalid configuration") || !strings.Contains(stderr, config.VarName("groups__enabled", false)) {
 		t.Errorf("invalid environment: exit %d, %s", code, stderr)
+	}
+}
+
+// TestPolicyCommandsNeedNoPingSettings checks that render, test and eval
+// read only the keys that shape the policy: no endpoint, client id or
+// secret, and a malformed one is not even read.
+func TestPolicyCommandsNeedNoPingSettings(t *testing.T) {
+	env := []string{
+		config.VarName("groups__enabled", false) + "=true",
+		config.VarName("default_company", true) + "=c1",
+		config.VarName("client_secret", true) + "=[unparseable",
+	}
+	input := writeTempFile(t, "input.json", `{"identity": {"email": "a@b.example", "groups": ["ML Team"]}, "user": null}`)
+	code, stdout, stderr := cli(t, env, "", "policy", "eval", "--input", input, "--directory", testdata("policy", "directory.json"))
+	if code != 0 || !strings.Contains(stdout, `"signup:default_company"`) || !strings.Contains(stdout, `"ML Team"`) {
+		t.Errorf("eval: exit %d, %s%s", code, stdout, stderr)
+	}
+	out := filepath.Join(t.TempDir(), "rendered")
+	if code, _, stderr := cli(t, env, "", "policy", "render", "--out", out); code != 0 {
+		t.Errorf("render: exit %d, %s", code, stderr)
+	}
+	if code, stdout, stderr := cli(t, env, "", "policy", "test"); code != 0 {
+		t.Errorf("test: exit %d, %s%s", code, stdout, stderr)
+	}
+	if strings.Contains(stderr, "client_secret") || strings.Contains(stderr, "authorize_url") {
+		t.Errorf("stderr mentions a setting the policy does not need: %s", stderr)
+	}
+}
+
+// TestPolicyTestChecksTheSet checks that policy test refuses a policy set
+// that config check refuses, for the effective set and a rendered DIR.
+func TestPolicyTestChecksTheSet(t *testing.T) {
+	dir := testdata("overrides", "extend_bad_code")
+	code, _, stderr := cli(t, withPolicyDir(dir), "", "policy", "test")
+	if code != 2 || !strings.Contains(stderr, filepath.Join(dir, "extend.rego")+":4: rego_compile_error: extension rule admin") {
+		t.Errorf("effective set: exit %d, %s", code, stderr)
+	}
+	out := filepath.Join(t.TempDir(), "rendered")
+	if code, _, stderr := cli(t, withPolicyDir(testdata("overrides", "extend_probe_time")), "", "policy", "render", "--out", out); code != 0 {
+		t.Fatalf("render: exit %d, %s", code, stderr)
+	}
+	code, _, stderr = cli(t, nil, "", "policy", "test", out)
+	if code != 2 || !strings.Contains(stderr, `probe login "`) || !strings.Contains(stderr, "extension rule signup (") {
+		t.Errorf("rendered DIR: exit %d, %s", code, stderr)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/pingauthz/pingauthz/host"
 	"github.com/pingauthz/pingauthz/internal/config"
 	"github.com/pingauthz/pingauthz/internal/server"
+	"github.com/pingauthz/pingauthz/rego"
 )
 
 const serveUsage = `Usage: pingauthz serve --db PATH [flags]
@@ -119,6 +120,11 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if err != nil {
 		return configErr(err)
+	}
+	// The policy set is checked as the plugin checks it at start, so a
+	// mistake is reported here with its file, line, rule or probe login.
+	if _, err := rego.Check(ctx, cfg); err != nil {
+		return &exitError{code: 2, err: err}
 	}
 	pluginPath, err := server.ResolvePlugin(f.pluginPath)
 	if err != nil {

@@ -39,6 +39,7 @@ func ExampleLoad() {
 	_, _, err = config.Load([]string{svc + "groups__enabled=maybe"})
 	fmt.Println(err)
 	// Output:
+	// warning: the value contains ${...}, which is not expanded: the text is used as it is; write the value itself
 	// warning: unknown key "groups__case_sensitve" is ignored; did you mean groups__case_sensitive (CLEARML__services__login__sso__oauth_client__ping__groups__case_sensitive)?
 	// groups.enabled = true
 	// groups.admins = ["ML Admins", "Ops"]

@@ -51,6 +51,7 @@ type keySpec struct {
 	name   string // path under the section, segments joined by "__"
 	secure bool   // lives in the secure section
 	secret bool   // never echoed, in whole or in part
+	policy bool   // shapes the decision policy (LoadPolicy reads it)
 	// decode stores v into c; it returns a problem message, or "".
 	// A null value leaves the default in place.
 	decode func(c *Config, v Value) string
@@ -81,12 +82,12 @@ func keys() []keySpec {
 		stringKey("code_challenge_method", func(c *Config) *string { return &c.CodeChallengeMethod }, normalizePKCE,
 			func(s string) string { return checkOneOf(s, "S256", "plain") }),
 		boolKey("debug", func(c *Config) *bool { return &c.Debug }),
-		boolKey("groups__enabled", func(c *Config) *bool { return &c.Groups.Enabled }),
-		stringKey("groups__claim", func(c *Config) *string { return &c.Groups.Claim }, nil, claimName),
-		boolKey("groups__case_sensitive", func(c *Config) *bool { return &c.Groups.CaseSensitive }),
-		listKey("groups__admins", func(c *Config) *[]string { return &c.Groups.Admins }, false, checkNames),
-		boolKey("groups__prohibit_user_signup_if_not_in_group", func(c *Config) *bool { return &c.Groups.ProhibitUserSignupIfNotInGroup }),
-		boolKey("groups__from_dn", func(c *Config) *bool { return &c.Groups.FromDN }),
+		shapesPolicy(boolKey("groups__enabled", func(c *Config) *bool { return &c.Groups.Enabled })),
+		shapesPolicy(stringKey("groups__claim", func(c *Config) *string { return &c.Groups.Claim }, nil, checkGroupsClaim)),
+		shapesPolicy(boolKey("groups__case_sensitive", func(c *Config) *bool { return &c.Groups.CaseSensitive })),
+		shapesPolicy(listKey("groups__admins", func(c *Config) *[]string { return &c.Groups.Admins }, false, checkNames)),
+		shapesPolicy(boolKey("groups__prohibit_user_signup_if_not_in_group", func(c *Config) *bool { return &c.Groups.ProhibitUserSignupIfNotInGroup })),
+		shapesPolicy(boolKey("groups__from_dn", func(c *Config) *bool { return &c.Groups.FromDN })),
 		stringKey("issuer", func(c *Config) *string { return &c.Issuer }, nil, func(s string) string { return checkURL(s, "", true) }),
 		stringKey("jwks_url", func(c *Config) *string { return &c.JWKSURL }, nil, optionalURL),
 		stringKey("userinfo_url", func(c *Config) *string { return &c.UserinfoURL }, nil, optionalURL),
@@ -94,7 +95,7 @@ func keys() []keySpec {
 		stringKey("claims__user_id", func(c *Config) *string { return &c.Claims.UserID }, nil, claimName),
 		stringKey("claims__email", func(c *Config) *string { return &c.Claims.Email }, nil, claimName),
 		stringKey("claims__name", func(c *Config) *string { return &c.Claims.Name }, nil, claimName),
-		boolKey("require_verified_email", func(c *Config) *bool { return &c.RequireVerifiedEmail }),
+		shapesPolicy(boolKey("require_verified_email", func(c *Config) *bool { return &c.RequireVerifiedEmail })),
 		stringKey("token_endpoint_auth_method", func(c *Config) *string { return &c.TokenEndpointAuthMethod }, strings.ToLower,
 			func(s string) string {
 				if s == "" {
@@ -102,8 +103,8 @@ func keys() []keySpec {
 				}
 				return checkOneOf(s, "client_secret_basic", "client_secret_post")
 			}),
-		stringKey("policy__dir", func(c *Config) *string { return &c.PolicyDir }, nil, checkDir),
-		listKey("policy__insecure_builtins", func(c *Config) *[]string { return &c.PolicyInsecureBuiltins }, false, checkBuiltinNames),
+		shapesPolicy(stringKey("policy__dir", func(c *Config) *string { return &c.PolicyDir }, nil, checkDir)),
+		shapesPolicy(listKey("policy__insecure_builtins", func(c *Config) *[]string { return &c.PolicyInsecureBuiltins }, false, checkBuiltinNames)),
 		boolKey("decision_log__console", func(c *Config) *bool { return &c.DecisionLog.Console }),
 		stringKey("decision_log__file", func(c *Config) *string { return &c.DecisionLog.File }, nil, nil),
 		stringKey("decision_log__url", func(c *Config) *string { return &c.DecisionLog.URL }, nil, optionalURL),
@@ -111,7 +112,7 @@ func keys() []keySpec {
 		secure(stringKey("client_id", func(c *Config) *string { return &c.ClientID }, nil,
 			func(s string) string { return checkRequired(s, "the client (application) ID registered in Ping") })),
 		secure(clientSecret),
-		secure(stringKey("default_company", func(c *Config) *string { return &c.DefaultCompany }, nil, nil)),
+		shapesPolicy(secure(stringKey("default_company", func(c *Config) *string { return &c.DefaultCompany }, nil, nil))),
 	}
 }
 
@@ -136,6 +137,12 @@ func listKey(name string, field func(*Config) *[]string, splitSpaces bool, check
 	return keySpec{name: name, decode: decodeList(field, splitSpaces),
 		show:  func(c *Config) string { return showList(*field(c)) },
 		check: func(c *Config) string { return check(*field(c)) }}
+}
+
+// shapesPolicy marks k as a setting the decision policy depends on.
+func shapesPolicy(k keySpec) keySpec {
+	k.policy = true
+	return k
 }
 
 // secure moves k to the secure section.

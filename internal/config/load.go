@@ -78,6 +78,12 @@ type seenVar struct {
 // string is an empty list. Numbers are read as strings in their literal
 // spelling where a string is expected.
 func Load(environ []string) (*Config, []Warning, error) {
+	return load(environ, nil)
+}
+
+// load is Load reading only the keys read accepts (all when nil); the
+// others are skipped without a word.
+func load(environ []string, read func(keySpec) bool) (*Config, []Warning, error) {
 	specs := keys()
 	cfg := Default()
 	var probs []Problem
@@ -94,7 +100,7 @@ func Load(environ []string) (*Config, []Warning, error) {
 		path := strings.ToLower(name[len(EnvPrefix):])
 		secure, key, ours := splitPath(path)
 		if !ours {
-			if w, ok := providerTypo(name, path); ok {
+			if w, ok := sectionTypo(name, path); ok {
 				warns = append(warns, w)
 			}
 			continue
@@ -123,12 +129,16 @@ func Load(environ []string) (*Config, []Warning, error) {
 			warns = append(warns, unknownKey(specs, name, key))
 			continue
 		}
+		if read != nil && !read(spec) {
+			continue
+		}
 		v, err := ParseValue(raw)
 		if err != nil {
 			probs = append(probs, Problem{name, syntaxMessage(spec, err)})
 			failed[key] = true
 			continue
 		}
+		warns = append(warns, valueWarnings(spec, name, v)...)
 		if prev, dup := seen[key]; dup {
 			other := "sets the same key as " + prev.name
 			if prev.name == name {
@@ -150,7 +160,7 @@ func Load(environ []string) (*Config, []Warning, error) {
 	}
 
 	for _, spec := range specs {
-		if failed[spec.name] || spec.check == nil {
+		if failed[spec.name] || spec.check == nil || read != nil && !read(spec) {
 			continue
 		}
 		msg := spec.check(&cfg)
@@ -167,6 +177,10 @@ func Load(environ []string) (*Config, []Warning, error) {
 		probs = append(probs, Problem{spec.varName(), msg})
 	}
 
+	warns = append(warns, groupsOffWarnings(&cfg, func(key string) (string, bool) {
+		s, ok := seen[key]
+		return s.name, ok
+	})...)
 	sort.SliceStable(warns, func(i, j int) bool { return warns[i].Var < warns[j].Var })
 	if len(probs) > 0 {
 		sort.SliceStable(probs, func(i, j int) bool { return probs[i].Var < probs[j].Var })
@@ -254,23 +268,6 @@ func closest(specs []keySpec, key string) (keySpec, bool) {
 		return best, true
 	}
 	return keySpec{}, false
-}
-
-// providerTypo warns about a variable under an oauth_client provider whose
-// name looks like a misspelling or variant of Provider.
-func providerTypo(name, path string) (Warning, bool) {
-	for _, sec := range []string{"services", "secure"} {
-		rest, ok := strings.CutPrefix(path, sec+"__login__sso__oauth_client__")
-		if !ok {
-			continue
-		}
-		provider, _, _ := strings.Cut(rest, "__")
-		if provider != Provider && (strings.HasPrefix(provider, Provider) || levenshtein.ComputeDistance(provider, Provider) <= 1) {
-			return Warning{name, fmt.Sprintf("is not read: provider %q is not %q; did you mean %s?",
-				provider, Provider, EnvPrefix+sec+"__login__sso__oauth_client__"+Provider+"__...")}, true
-		}
-	}
-	return Warning{}, false
 }
 
 // syntaxMessage explains a value that does not parse, without any detail
