@@ -171,14 +171,16 @@ func writeModules(dir string, mods []rego.Module) error {
 	return nil
 }
 
-const evalUsage = `Usage: pingauthz policy eval --input FILE [--directory FILE]
+const evalUsage = `Usage: pingauthz policy eval --input FILE [--directory FILE] [--explain]
 
 Evaluates data.clearml.sso.decision for one login and prints the decision as
 JSON. --input holds {"identity": {...}, "user": null | {...}}, as the relying
 party delivers it (an email's Unicode domain in its xn-- form); --directory
 holds {"companies": {...}, "whitelist": {"emails": {...}, "domains": {...}}}
 (an empty directory when omitted). "-" reads standard input. Unknown fields
-are errors. Exit status 0 whether the login is allowed or denied; 2 on a configuration,
+are errors. With --explain, the JSON is followed by the outcome and each
+reason as the sentence the pages show (an extension's deny: its message).
+Exit status 0 whether the login is allowed or denied; 2 on a configuration,
 policy or input error (a policy_error decision included).
 
 Flags:
@@ -188,6 +190,7 @@ func policyEval(ctx context.Context, env *cliEnv, args []string) error {
 	fs := policyFlags("eval")
 	inputPath := fs.String("input", "", "input `file` (required)")
 	dirPath := fs.String("directory", "", "directory `file`")
+	explain := fs.Bool("explain", false, "follow the JSON with the reasons as sentences")
 	if err := parseCommandFlags(fs, evalUsage, env, args); err != nil {
 		return err
 	}
@@ -231,6 +234,10 @@ func policyEval(ctx context.Context, env *cliEnv, args []string) error {
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(d); err != nil {
 		return err
+	}
+	if *explain {
+		fmt.Fprintln(env.stdout)
+		fmt.Fprint(env.stdout, explainDecision(d))
 	}
 	if perr != nil {
 		return &exitError{code: 2, err: perr}
