@@ -3,10 +3,10 @@ package roundrobin
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"syscall"
 	"testing"
 )
 
@@ -61,13 +61,7 @@ func TestRotation(t *testing.T) {
 func TestDeadBackend(t *testing.T) {
 	a := backend("a")
 	defer a.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := "http://" + ln.Addr().String()
-	ln.Close()
-	p, err := New(dead, a.URL)
+	p, err := New(refusingAddress(t), a.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +75,26 @@ func TestDeadBackend(t *testing.T) {
 	if d := p.Down(); !slices.Equal(d, []bool{true, false}) {
 		t.Fatalf("down %v, want [true false]", d)
 	}
+}
+
+// refusingAddress returns the URL of a loopback port that refuses
+// connections for the whole test: a socket is bound to it but does not
+// listen, so no other server can take the port meanwhile.
+func refusingAddress(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
 }
 
 func TestNoBackends(t *testing.T) {
