@@ -109,6 +109,23 @@ func TestUsersFile(t *testing.T) {
 	}
 }
 
+// TestExtendUsersFile keeps testdata/demo/extend-users.yaml loadable: each
+// account has an email and at least one group.
+func TestExtendUsersFile(t *testing.T) {
+	users, err := pingemu.LoadUsers(filepath.Join("..", "..", "testdata", "demo", "extend-users.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != 4 {
+		t.Fatalf("%d users, want 4", len(users))
+	}
+	for _, u := range users {
+		if email, _ := u.Claims["email"].(string); email == "" || u.Claims["email_verified"] != true || len(u.Groups) == 0 {
+			t.Errorf("user %+v", u)
+		}
+	}
+}
+
 func TestPrintAccounts(t *testing.T) {
 	var b strings.Builder
 	expected := map[string]string{Admin: "admin in ML Team", Member: "user in ML Team", Outsider: "denied: no group"}
