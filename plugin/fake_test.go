@@ -18,8 +18,12 @@ type fake struct {
 	complete *CompleteResponse
 	decision *sso.Decision
 	err      error
-	// block makes every call wait for its context to end.
-	block bool
+	// block makes every call wait for its context to end; entered, when
+	// set, gets a value as a blocked call starts waiting, and left the
+	// error its context ended with.
+	block   bool
+	entered chan struct{}
+	left    chan error
 
 	gotBegin    *BeginRequest
 	gotComplete *CompleteRequest
@@ -27,15 +31,24 @@ type fake struct {
 	gotInput    *sso.Input
 	gotDeadline time.Time
 	hadDeadline bool
+	// arrived is when the last call reached the plugin.
+	arrived time.Time
 }
 
 func (f *fake) enter(ctx context.Context) error {
 	f.mu.Lock()
+	f.arrived = time.Now()
 	f.gotDeadline, f.hadDeadline = ctx.Deadline()
-	block := f.block
+	block, entered, left := f.block, f.entered, f.left
 	f.mu.Unlock()
 	if block {
+		if entered != nil {
+			entered <- struct{}{}
+		}
 		<-ctx.Done()
+		if left != nil {
+			left <- ctx.Err()
+		}
 		return ctx.Err()
 	}
 	return f.err

@@ -277,16 +277,15 @@ func TestOtherErrorsBecomeInternal(t *testing.T) {
 }
 
 func TestDeadlinePropagates(t *testing.T) {
-	// gRPC sends the time left, so the plugin's deadline is later than the
-	// host's by the time the call took to arrive. The generous deadline and
-	// tolerance keep the test stable on a loaded machine; without
-	// propagation the plugin would see no deadline at all. The calls run at
-	// once so the test waits for one deadline only.
-	const wait, tolerance = time.Second, 500 * time.Millisecond
+	// gRPC sends the time left, so the plugin's deadline is the host's
+	// moved later by however long the call took to arrive: it lies
+	// between the host's deadline and that plus the trip, whatever the
+	// load. The calls run at once so the test waits for one deadline only.
+	const wait, rounding = time.Second, time.Millisecond
 	type result struct {
-		f        *fake
-		deadline time.Time
-		err      error
+		f              *fake
+		sent, deadline time.Time
+		err            error
 	}
 	results := map[string]*result{}
 	var wg sync.WaitGroup
@@ -295,7 +294,8 @@ func TestDeadlinePropagates(t *testing.T) {
 		results[name] = r
 		a := connect(t, r.f)
 		wg.Go(func() {
-			r.deadline = time.Now().Add(wait)
+			r.sent = time.Now()
+			r.deadline = r.sent.Add(wait)
 			ctx, cancel := context.WithDeadline(context.Background(), r.deadline)
 			defer cancel()
 			r.err = call(ctx, a)
@@ -316,21 +316,28 @@ func TestDeadlinePropagates(t *testing.T) {
 			if !r.f.hadDeadline {
 				t.Fatal("the plugin saw no deadline")
 			}
-			if d := r.f.gotDeadline.Sub(r.deadline).Abs(); d > tolerance {
-				t.Errorf("the plugin saw deadline %v, %v away from the host's", r.f.gotDeadline, d)
+			trip := r.f.arrived.Sub(r.sent)
+			if early, late := r.deadline.Add(-rounding), r.deadline.Add(trip+rounding); r.f.gotDeadline.Before(early) || r.f.gotDeadline.After(late) {
+				t.Errorf("the plugin saw deadline %v; want between %v and %v (the host's, plus the %v trip)",
+					r.f.gotDeadline, early, late, trip)
 			}
 		})
 	}
 }
 
 func TestCancelPropagates(t *testing.T) {
-	f := &fake{block: true}
+	f := &fake{block: true, entered: make(chan struct{}, 1), left: make(chan error, 1)}
 	a := connect(t, f)
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(50*time.Millisecond, cancel)
-	err := methods()["Decide"](ctx, a)
-	if !errors.Is(err, context.Canceled) {
+	errc := make(chan error, 1)
+	go func() { errc <- methods()["Decide"](ctx, a) }()
+	<-f.entered // the call is in the plugin
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want one wrapping context.Canceled", err)
+	}
+	if err := <-f.left; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the plugin's context ended with %v, want context.Canceled", err)
 	}
 }
 
