@@ -144,26 +144,12 @@ func applyOverrides(mods []Module, byBase map[string]int, dir string) ([]Module,
 		if err != nil {
 			return err
 		}
-		if i, ok := byBase[d.Name()]; ok && samePackage(mods[i].Source, src) {
-			target := mods[i].Path
-			if other, dup := replacedBy[target]; dup {
-				return fmt.Errorf("%s and %s both replace the default %s; keep one", other, p, target)
-			}
-			replacedBy[target] = p
-			mods[i] = Module{Path: target, File: p, Origin: OriginOverride, Source: src}
-			return nil
-		}
 		rel, err := filepath.Rel(dir, p)
 		if err != nil {
 			return err
 		}
-		rel = filepath.ToSlash(rel)
-		if i, ok := byBase[d.Name()]; ok && mods[i].Path == rel {
-			return fmt.Errorf("%s takes the path of the default %s but declares package %s, not %s; move or rename it",
-				p, rel, packageOf(src), packageOf(mods[i].Source))
-		}
-		mods = append(mods, Module{Path: rel, File: p, Origin: OriginOverride, Source: src})
-		return nil
+		mods, err = mergeOverride(mods, byBase, replacedBy, Module{Path: filepath.ToSlash(rel), File: p, Origin: OriginOverride, Source: src})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("rego: policy dir %s: %w", dir, err)

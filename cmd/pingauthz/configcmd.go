@@ -53,7 +53,12 @@ func runConfig(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	// The policy set is part of the configuration: check it before saying so.
-	set, err := rego.Check(ctx, cfg)
+	// A bundle is loaded and its signature verified as serve would.
+	mods, bundleRev, err := policyModules(ctx, env, cfg)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	set, err := rego.Check(ctx, cfg, rego.WithModules(mods))
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
@@ -75,12 +80,16 @@ func runConfig(ctx context.Context, env *cliEnv, args []string) error {
 			fmt.Fprintf(env.stdout, "%s = %s\n", k, summary[k])
 		}
 	}
-	mods := set.Modules()
+	mods = set.Modules()
 	overrides := 0
 	for _, m := range mods {
 		if m.Origin == rego.OriginOverride {
 			overrides++
 		}
+	}
+	if cfg.PolicyBundle != "" {
+		fmt.Fprintf(env.stderr, "pingauthz: policy bundle %s, revision %q, verified: %v\n",
+			cfg.PolicyBundle, bundleRev, cfg.PolicyBundlePublicKey != "")
 	}
 	extension := "none"
 	if rules := set.Extension(); len(rules) > 0 {

@@ -33,7 +33,7 @@ func TestDispatch(t *testing.T) {
 		{[]string{"nope"}, 2, "", `unknown command "nope"`},
 		{[]string{"help"}, 0, "policy", ""},
 		{[]string{"--help"}, 0, "config", ""},
-		{[]string{"policy"}, 2, "", "want a command: render, eval or test"},
+		{[]string{"policy"}, 2, "", "want a command: render, eval, test or bundle"},
 		{[]string{"policy", "fly"}, 2, "", `unknown command "fly"`},
 		{[]string{"policy", "-h"}, 0, "render [--out DIR]", ""},
 		{[]string{"config"}, 2, "", "want the subcommand check"},

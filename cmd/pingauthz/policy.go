@@ -40,6 +40,7 @@ Commands:
   render [--out DIR]                       write the effective set to DIR, or print it
   eval --input FILE [--directory FILE]     print the decision for one login as JSON
   test [-v] [--run REGEX] [DIR]            run the Rego tests of the effective set, or of DIR
+  bundle --out FILE [--signing-key KEY]    build an OPA bundle of the operator's policies
 
 Exit status: 0 on success (eval: allowed or denied alike), 1 when a test
 fails, 2 on a configuration, policy or input error.
@@ -49,7 +50,7 @@ fails, 2 on a configuration, policy or input error.
 func runPolicy(ctx context.Context, env *cliEnv, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(env.stderr, policyUsage)
-		return usageErr("policy: want a command: render, eval or test")
+		return usageErr("policy: want a command: render, eval, test or bundle")
 	}
 	switch args[0] {
 	case "render":
@@ -58,6 +59,8 @@ func runPolicy(ctx context.Context, env *cliEnv, args []string) error {
 		return policyEval(ctx, env, args[1:])
 	case "test":
 		return policyTest(ctx, env, args[1:])
+	case "bundle":
+		return policyBundle(ctx, env, args[1:])
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(env.stdout, policyUsage)
 		return nil
@@ -77,7 +80,7 @@ func effectiveModules(env *cliEnv) (*config.Config, []rego.Module, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	mods, err := rego.EffectiveModules(cfg)
+	mods, _, err := policyModules(context.Background(), env, cfg)
 	if err != nil {
 		return nil, nil, &exitError{code: 2, err: err}
 	}
@@ -219,7 +222,11 @@ func policyEval(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	// Warnings, such as whitelist keys no login can match, go to stderr.
 	logger := hclog.New(&hclog.LoggerOptions{Output: env.stderr, Level: hclog.Warn, DisableTime: true, Name: "pingauthz"})
-	engine, err := rego.New(ctx, cfg, rego.WithLogger(logger))
+	mods, _, err := policyModules(ctx, env, cfg)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	engine, err := rego.New(ctx, cfg, rego.WithLogger(logger), rego.WithModules(mods))
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
@@ -320,7 +327,7 @@ func policyTest(ctx context.Context, env *cliEnv, args []string) error {
 		modules, data = result.ParsedModules(), result.Documents
 		mods = policySetOf(result)
 	} else {
-		if mods, err = rego.EffectiveModules(cfg); err != nil {
+		if mods, _, err = policyModules(ctx, env, cfg); err != nil {
 			return &exitError{code: 2, err: err}
 		}
 		if modules, err = rego.ParseModules(mods); err != nil {

@@ -40,6 +40,14 @@ type Config struct {
 	// reach the network or the process environment) that policies may call
 	// nonetheless.
 	PolicyInsecureBuiltins []string
+	// PolicyBundle is an OPA bundle (a path, or an http(s) URL polled for
+	// updates) whose policies compose with the defaults as PolicyDir's do;
+	// PolicyBundlePublicKey, a PEM public key or a path to one, makes its
+	// signature required. PolicyBundleCache keeps the last good remote
+	// bundle; empty means a directory under the user's cache directory.
+	PolicyBundle          string
+	PolicyBundlePublicKey string
+	PolicyBundleCache     string
 	// DecisionLog configures the decision log.
 	DecisionLog DecisionLog
 

@@ -140,7 +140,8 @@ func TestLoadPolicy(t *testing.T) {
 	}
 	want := []string{"groups__enabled", "groups__claim", "groups__case_sensitive", "groups__admins",
 		"groups__prohibit_user_signup_if_not_in_group", "groups__from_dn", "require_verified_email",
-		"policy__dir", "policy__insecure_builtins", "default_company"}
+		"policy__dir", "policy__insecure_builtins", "policy__bundle", "policy__bundle_public_key", "policy__bundle_cache",
+		"default_company"}
 	if got := PolicyKeys(); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("PolicyKeys() = %v", got)
 	}

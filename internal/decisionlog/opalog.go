@@ -19,6 +19,9 @@ type opaLogger struct {
 
 var _ logging.Logger = (*opaLogger)(nil)
 
+// OPALogger adapts l for OPA's plugins and clients (see opaLogger).
+func OPALogger(l hclog.Logger) logging.Logger { return newOPALogger(l) }
+
 func newOPALogger(l hclog.Logger) *opaLogger {
 	// OPA reports every upload at info level; that is debug detail here.
 	level := logging.Warn

@@ -22,6 +22,7 @@ import (
 
 	"github.com/pingauthz/pingauthz/internal/config"
 	"github.com/pingauthz/pingauthz/internal/decisionlog"
+	"github.com/pingauthz/pingauthz/internal/policybundle"
 	"github.com/pingauthz/pingauthz/plugin"
 	"github.com/pingauthz/pingauthz/plugin/ping"
 )
@@ -47,6 +48,10 @@ type Options struct {
 	// DecisionLogMaxDelay bounds the wait between uploads to the decision
 	// log collector; zero means decisionlog.DefaultMaxDelay.
 	DecisionLogMaxDelay time.Duration
+
+	// pollBundleManually turns the remote bundle's polling off; the
+	// package's tests poll it themselves.
+	pollBundleManually bool
 }
 
 // Provider implements plugin.Authenticator. It is safe for concurrent use;
@@ -54,7 +59,8 @@ type Options struct {
 type Provider struct {
 	rp      *ping.RelyingParty
 	policy  *policySet
-	dlog    *decisionlog.Logger // nil: no decision log
+	dlog    *decisionlog.Logger  // nil: no decision log
+	bundle  *policybundle.Remote // nil: no remote bundle
 	log     hclog.Logger
 	debug   bool
 	summary map[string]string
