@@ -66,6 +66,9 @@ type HandlerConfig struct {
 	// last push) is pushed again. A login never changes the policy
 	// directory itself: it only creates users and memberships.
 	OnDirectoryChange func(ctx context.Context)
+	// Observer, when set, is told how long each phase of a login takes
+	// and how each callback ends; nil means nobody is told.
+	Observer Observer
 }
 
 // ParsePublicURL parses a server's external origin: http(s)://host[:port]
@@ -93,6 +96,7 @@ type handler struct {
 	// stateCookie and statePath name the login-state cookie and its path.
 	stateCookie, statePath string
 	limiter                *limiter
+	obs                    Observer
 	mux                    *http.ServeMux
 }
 
@@ -138,6 +142,10 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 		sessionCookie: sessionCookieName,
 		stateCookie:   stateCookieName,
 		statePath:     CallbackPath,
+		obs:           cfg.Observer,
+	}
+	if h.obs == nil {
+		h.obs = nopObserver{}
 	}
 	if h.log == nil {
 		h.log = hclog.NewNullLogger()
@@ -179,12 +187,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // login starts a login and redirects the browser to the provider.
 func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	returnTo := SafeReturnTo(r.URL.Query().Get("return_to"))
+	start := time.Now()
 	resp, err := h.cfg.Auth.Begin(r.Context(), &plugin.BeginRequest{
 		RedirectURI: h.redirectURI,
 		ReturnTo:    returnTo,
 	})
+	h.obs.Phase(PhaseBegin, time.Since(start))
 	if err != nil {
-		h.fail(w, "begin", err)
+		h.fail(w, "begin", err, false)
 		return
 	}
 	if !validCookieValue(resp.SealedState) || resp.AuthURL == "" {
@@ -226,6 +236,7 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode,
 	})
 	if err != nil || c.Value == "" {
+		h.obs.Login(LoginResult{Outcome: OutcomeFailed, Reason: FailNoState})
 		h.log.Info("callback without login state cookie")
 		h.renderError(w, http.StatusBadRequest, "Sign-in failed",
 			"The sign-in has expired or was started in another browser. Please log in again.")
@@ -238,42 +249,51 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 			params[k] = v
 		}
 	}
+	start := time.Now()
 	done, err := h.cfg.Auth.Complete(ctx, &plugin.CompleteRequest{
 		RedirectURI: h.redirectURI,
 		SealedState: c.Value,
 		Query:       params,
 	})
+	start = h.phase(PhaseExchange, start)
 	if err != nil {
-		h.fail(w, "complete", err)
+		h.fail(w, "complete", err, true)
 		return
 	}
 	id := done.Identity
 	user, err := h.cfg.Directory.FindUser(ctx, id.Issuer, id.UserID)
+	start = h.phase(PhaseLookup, start)
 	if errors.Is(err, sso.ErrNotFound) {
 		user, err = nil, nil
 	}
 	if err != nil {
+		h.failed(nil, FailLookup)
 		h.log.Error("callback: find user", "issuer", id.Issuer, "user_id", id.UserID, "error", err)
 		h.renderError(w, http.StatusInternalServerError, "Sign-in failed", "Sign-in could not be completed. Please try again later.")
 		return
 	}
 	d, err := h.cfg.Auth.Decide(ctx, &sso.Input{Identity: id, User: user})
+	start = h.phase(PhaseDecide, start)
 	if err != nil {
-		h.fail(w, "decide", err)
+		h.fail(w, "decide", err, true)
 		return
 	}
 	if !d.Allow {
+		h.obs.Login(LoginResult{Outcome: OutcomeDenied, Reason: decisionReason(d), Decision: d})
 		h.log.Info("login denied", "issuer", id.Issuer, "user_id", id.UserID, "reasons", d.Reasons, "message", d.Message, "decision_id", d.DecisionID)
 		h.renderPage(w, http.StatusForbidden, denyTemplate, newDenyPage(&id, d))
 		return
 	}
 	acct, token, err := h.cfg.Directory.Login(ctx, done.State, &id, d, h.cfg.SessionTTL)
+	h.phase(PhaseApply, start)
 	if errors.Is(err, sso.ErrReplayed) {
+		h.failed(d, FailReplayed)
 		h.log.Info("callback: login state replayed", "issuer", id.Issuer, "user_id", id.UserID)
 		h.renderError(w, http.StatusBadRequest, "Sign-in failed", "This sign-in was already completed. Please log in again.")
 		return
 	}
 	if err != nil {
+		h.failed(d, FailApply)
 		h.log.Error("callback: apply decision", "issuer", id.Issuer, "user_id", id.UserID, "reasons", d.Reasons, "decision_id", d.DecisionID, "error", err)
 		if h.cfg.OnDirectoryChange != nil {
 			h.cfg.OnDirectoryChange(context.WithoutCancel(ctx))
@@ -282,14 +302,29 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !validCookieValue(token) {
+		h.failed(d, plugin.KindInternal.String())
 		h.log.Error("callback: directory returned a session token unusable as a cookie", "account", acct.ID)
 		_ = h.cfg.Directory.DeleteSession(context.WithoutCancel(ctx), token)
 		h.renderError(w, http.StatusInternalServerError, "Sign-in failed", "Sign-in could not be completed. Please try again later.")
 		return
 	}
+	h.obs.Login(LoginResult{Outcome: OutcomeAllowed, Reason: decisionReason(d), Decision: d})
 	h.log.Info("login", "account", acct.ID, "signup", d.Signup, "reasons", d.Reasons, "decision_id", d.DecisionID)
 	http.SetCookie(w, h.sessionCookieFor(token))
 	http.Redirect(w, r, SafeReturnTo(done.ReturnTo), http.StatusSeeOther)
+}
+
+// phase reports the phase that began at start and ended now, and returns now.
+func (h *handler) phase(p Phase, start time.Time) time.Time {
+	now := time.Now()
+	h.obs.Phase(p, now.Sub(start))
+	return now
+}
+
+// failed reports a callback that ended before a decision was applied;
+// d is the decision when one was made.
+func (h *handler) failed(d *sso.Decision, reason string) {
+	h.obs.Login(LoginResult{Outcome: OutcomeFailed, Reason: reason, Decision: d})
 }
 
 // sessionCookieFor returns the session cookie carrying token.
@@ -394,35 +429,43 @@ func (h *handler) sameOrigin(r *http.Request) bool {
 }
 
 // fail answers a failed plugin call with a page matching the failure and
-// logs the detail. Only LoginError messages reach the page.
-func (h *handler) fail(w http.ResponseWriter, op string, err error) {
+// logs the detail. Only LoginError messages reach the page. A failure that
+// ends a callback (ends) is reported to the Observer first, with the
+// LoginError's kind or a Fail code as its reason.
+func (h *handler) fail(w http.ResponseWriter, op string, err error, ends bool) {
+	const retry = "Please try again in a moment."
+	const internal = "Sign-in failed because of an internal error. Please try again later."
+	code, title, msg, reason := http.StatusBadGateway, "Sign-in failed", internal, FailPluginError
 	var le *plugin.LoginError
 	switch {
 	case errors.As(err, &le):
 		h.log.Info("login failed", "op", op, "kind", le.Kind.String(), "message", le.Message)
+		reason, msg = le.Kind.String(), le.Message
 		switch le.Kind {
 		case plugin.KindInvalidState, plugin.KindProvider, plugin.KindInvalidInput:
-			h.renderError(w, http.StatusBadRequest, "Sign-in failed", le.Message)
+			code = http.StatusBadRequest
 		case plugin.KindVerification:
-			h.renderError(w, http.StatusBadGateway, "Sign-in failed", le.Message)
+			code = http.StatusBadGateway
 		case plugin.KindUnavailable:
-			h.renderError(w, http.StatusServiceUnavailable, "Sign-in unavailable", le.Message)
+			code, title = http.StatusServiceUnavailable, "Sign-in unavailable"
 		default:
-			h.renderError(w, http.StatusInternalServerError, "Sign-in failed", "Sign-in failed because of an internal error. Please try again later.")
+			code, msg = http.StatusInternalServerError, internal
 		}
 	case errors.Is(err, ErrUnavailable) || status.Code(err) == codes.Unavailable:
 		h.log.Error("sign-in service unavailable", "op", op, "error", err)
-		h.renderError(w, http.StatusServiceUnavailable, "Sign-in unavailable",
-			"The sign-in service is temporarily unavailable. Please try again in a moment.")
+		code, title, reason = http.StatusServiceUnavailable, "Sign-in unavailable", FailPluginUnavailable
+		msg = "The sign-in service is temporarily unavailable. " + retry
 	case errors.Is(err, context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded:
 		h.log.Error("sign-in service timed out", "op", op, "error", err)
-		h.renderError(w, http.StatusGatewayTimeout, "Sign-in unavailable",
-			"The sign-in service did not answer in time. Please try again in a moment.")
+		code, title, reason = http.StatusGatewayTimeout, "Sign-in unavailable", FailPluginTimeout
+		msg = "The sign-in service did not answer in time. " + retry
 	default:
 		h.log.Error("sign-in service failed", "op", op, "error", err)
-		h.renderError(w, http.StatusBadGateway, "Sign-in failed",
-			"Sign-in failed because of an internal error. Please try again later.")
 	}
+	if ends {
+		h.failed(nil, reason)
+	}
+	h.renderError(w, code, title, msg)
 }
 
 // writeJSON writes v as a JSON response that is never cached.

@@ -217,6 +217,7 @@ func (h *handler) limited(next http.HandlerFunc) http.HandlerFunc {
 			next(w, r)
 			return
 		}
+		h.obs.RateLimited(r.URL.Path)
 		secs := max(int64(math.Ceil(wait.Seconds())), 1)
 		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 		h.renderError(w, http.StatusTooManyRequests, "Too many sign-in attempts",

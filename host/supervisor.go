@@ -96,6 +96,12 @@ type Config struct {
 	BackoffMin, BackoffMax time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// OnCall, when set, is called when a call to the plugin ends, with
+	// the Authenticator method's name (PushDirectory is "SetDirectory")
+	// and the call's error, nil on success. A call retried on a restarted
+	// plugin is reported once, with its final error. It runs on the
+	// caller's goroutine and must return quickly.
+	OnCall func(method string, err error)
 }
 
 // instance is one launched plugin process.
@@ -381,10 +387,20 @@ func lost(ctx context.Context, inst *instance, err error) bool {
 	return canceled && ctx.Err() == nil
 }
 
-// do runs f against a live instance with the call timeout. When the
-// connection breaks, the instance is marked dead and, if retry is set, f
-// runs once more on a restarted plugin.
-func (p *Plugin) do(ctx context.Context, retry bool, f func(context.Context, plugin.Authenticator) error) error {
+// do runs f, a call of method, against a live instance with the call
+// timeout, and reports it to OnCall. When the connection breaks, the
+// instance is marked dead and, if retry is set, f runs once more on a
+// restarted plugin.
+func (p *Plugin) do(ctx context.Context, method string, retry bool, f func(context.Context, plugin.Authenticator) error) error {
+	err := p.try(ctx, retry, f)
+	if p.cfg.OnCall != nil {
+		p.cfg.OnCall(method, err)
+	}
+	return err
+}
+
+// try is do without the report to OnCall.
+func (p *Plugin) try(ctx context.Context, retry bool, f func(context.Context, plugin.Authenticator) error) error {
 	for attempt := 0; ; attempt++ {
 		inst, err := p.acquire(ctx)
 		if err != nil {
@@ -410,7 +426,7 @@ func (p *Plugin) do(ctx context.Context, retry bool, f func(context.Context, plu
 // Info implements plugin.Authenticator.
 func (p *Plugin) Info(ctx context.Context) (*plugin.Info, error) {
 	var out *plugin.Info
-	err := p.do(ctx, true, func(ctx context.Context, a plugin.Authenticator) (err error) {
+	err := p.do(ctx, "Info", true, func(ctx context.Context, a plugin.Authenticator) (err error) {
 		out, err = a.Info(ctx)
 		return err
 	})
@@ -420,7 +436,7 @@ func (p *Plugin) Info(ctx context.Context) (*plugin.Info, error) {
 // Begin implements plugin.Authenticator.
 func (p *Plugin) Begin(ctx context.Context, req *plugin.BeginRequest) (*plugin.BeginResponse, error) {
 	var out *plugin.BeginResponse
-	err := p.do(ctx, true, func(ctx context.Context, a plugin.Authenticator) (err error) {
+	err := p.do(ctx, "Begin", true, func(ctx context.Context, a plugin.Authenticator) (err error) {
 		out, err = a.Begin(ctx, req)
 		return err
 	})
@@ -431,7 +447,7 @@ func (p *Plugin) Begin(ctx context.Context, req *plugin.BeginRequest) (*plugin.B
 // connection: the login state and code are single-use.
 func (p *Plugin) Complete(ctx context.Context, req *plugin.CompleteRequest) (*plugin.CompleteResponse, error) {
 	var out *plugin.CompleteResponse
-	err := p.do(ctx, false, func(ctx context.Context, a plugin.Authenticator) (err error) {
+	err := p.do(ctx, "Complete", false, func(ctx context.Context, a plugin.Authenticator) (err error) {
 		out, err = a.Complete(ctx, req)
 		return err
 	})
@@ -441,7 +457,7 @@ func (p *Plugin) Complete(ctx context.Context, req *plugin.CompleteRequest) (*pl
 // Decide implements plugin.Authenticator.
 func (p *Plugin) Decide(ctx context.Context, in *sso.Input) (*sso.Decision, error) {
 	var out *sso.Decision
-	err := p.do(ctx, true, func(ctx context.Context, a plugin.Authenticator) (err error) {
+	err := p.do(ctx, "Decide", true, func(ctx context.Context, a plugin.Authenticator) (err error) {
 		out, err = a.Decide(ctx, in)
 		return err
 	})
@@ -462,7 +478,7 @@ func (p *Plugin) SetDirectory(ctx context.Context, dir *sso.Directory) error {
 	p.mu.Lock()
 	p.lastDir = dir
 	p.mu.Unlock()
-	return p.do(ctx, true, func(ctx context.Context, a plugin.Authenticator) error {
+	return p.do(ctx, "SetDirectory", true, func(ctx context.Context, a plugin.Authenticator) error {
 		return a.SetDirectory(ctx, dir)
 	})
 }
@@ -476,7 +492,7 @@ func (p *Plugin) PushDirectory(ctx context.Context) error {
 	}
 	p.pushMu.Lock()
 	defer p.pushMu.Unlock()
-	return p.do(ctx, true, func(ctx context.Context, a plugin.Authenticator) error {
+	return p.do(ctx, "SetDirectory", true, func(ctx context.Context, a plugin.Authenticator) error {
 		// Read after acquiring the instance, so a restart that pushed an
 		// older read is followed by this newer one.
 		dir, err := p.cfg.Directory(ctx)
