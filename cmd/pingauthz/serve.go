@@ -17,6 +17,7 @@ import (
 
 	"github.com/pingauthz/pingauthz/host"
 	"github.com/pingauthz/pingauthz/internal/config"
+	"github.com/pingauthz/pingauthz/internal/metrics"
 	"github.com/pingauthz/pingauthz/internal/server"
 	"github.com/pingauthz/pingauthz/rego"
 )
@@ -34,6 +35,7 @@ Flags:
 // serveFlags are the parsed flags of `pingauthz serve`.
 type serveFlags struct {
 	listen, publicURL, db  string
+	metricsListen          string
 	pluginPath, pluginSHA  string
 	logLevel               string
 	directoryPoll, session time.Duration
@@ -47,6 +49,7 @@ func parseServeFlags(args []string, env *cliEnv) (*serveFlags, error) {
 	f := &serveFlags{}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "`address` to listen on")
+	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus metrics at /metrics on this `address`, a listener of its own, e.g. 127.0.0.1:9090 (default: off)")
 	fs.StringVar(&f.publicURL, "public-url", "", "external origin of the server, e.g. https://clearml.example.com (default: http://<listen address>)")
 	fs.StringVar(&f.db, "db", "", "the directory: a SQLite database `file` (created when absent) or a postgres:// URL (required)")
 	fs.StringVar(&f.pluginPath, "plugin", "", "plugin binary `path`, resolved once to an absolute path with symlinks resolved; a bare name is a file in the working directory, never looked up on PATH (default: "+server.PluginName+" next to this executable)")
@@ -84,6 +87,11 @@ func parseServeFlags(args []string, env *cliEnv) (*serveFlags, error) {
 	}
 	if _, _, err := net.SplitHostPort(f.listen); err != nil {
 		return nil, usageErr("serve: --listen %q: %v", f.listen, err)
+	}
+	if f.metricsListen != "" {
+		if _, _, err := net.SplitHostPort(f.metricsListen); err != nil {
+			return nil, usageErr("serve: --metrics-listen %q: %v", f.metricsListen, err)
+		}
 	}
 	listenHost, _, _ := net.SplitHostPort(f.listen)
 	publicHost, scheme := listenHost, "http"
@@ -159,6 +167,15 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		return fmt.Errorf("serve: --listen %s: %w", f.listen, err)
 	}
 	defer ln.Close()
+	var mln net.Listener
+	var m *metrics.Metrics
+	if f.metricsListen != "" {
+		if mln, err = net.Listen("tcp", f.metricsListen); err != nil {
+			return fmt.Errorf("serve: --metrics-listen %s: %w", f.metricsListen, err)
+		}
+		defer mln.Close()
+		m = metrics.New(metrics.Options{Logger: logger})
+	}
 	publicURL := f.publicURL
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
@@ -180,6 +197,7 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		SessionIdle:    f.sessionIdle,
 		InsecureHTTP:   f.insecureHTTP,
 		RateLimit:      f.rateLimit,
+		Metrics:        m,
 	})
 	var startErr *host.StartError
 	if errors.As(err, &startErr) {
@@ -190,7 +208,10 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer srv.Close()
 	fmt.Fprintf(stdout, "pingauthz: serving %s on %s (callback %s%s)\n", publicURL, ln.Addr(), publicURL, host.CallbackPath)
-	err = srv.Serve(ctx, ln)
+	if mln != nil {
+		fmt.Fprintf(stdout, "pingauthz: metrics on http://%s%s\n", mln.Addr(), server.MetricsPath)
+	}
+	err = serveAll(ctx, srv, ln, mln)
 	if cerr := srv.Close(); err == nil {
 		err = cerr
 	}
@@ -198,6 +219,25 @@ func runServe(ctx context.Context, env *cliEnv, args []string) error {
 		fmt.Fprintln(stdout, "pingauthz: stopped")
 	}
 	return err
+}
+
+// serveAll serves the login pages on ln and, when mln is not nil, the
+// metrics on mln, until ctx ends or either fails; it stops both.
+func serveAll(ctx context.Context, srv *server.Server, ln, mln net.Listener) error {
+	if mln == nil {
+		return srv.Serve(ctx, ln)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	merr := make(chan error, 1)
+	go func() {
+		err := srv.ServeMetrics(ctx, mln)
+		cancel()
+		merr <- err
+	}()
+	err := srv.Serve(ctx, ln)
+	cancel()
+	return errors.Join(err, <-merr)
 }
 
 // configErr renders a configuration error with one problem per line.

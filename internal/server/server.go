@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pingauthz/pingauthz/host"
+	"github.com/pingauthz/pingauthz/internal/metrics"
 	"github.com/pingauthz/pingauthz/internal/store"
 )
 
@@ -72,6 +73,10 @@ type Config struct {
 	RateLimit *host.RateLimit
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Metrics, when set, gets the server's metrics: the handlers' login
+	// phases and outcomes, the plugin's calls and state, and the size of
+	// each directory pushed. ServeMetrics serves them.
+	Metrics *metrics.Metrics
 }
 
 var _ host.Directory = (*store.Store)(nil)
@@ -130,7 +135,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: opening the database: %w", err)
 	}
 	s.Store = st
-	p, err := host.Start(ctx, host.Config{
+	hc := host.Config{
 		PluginPath:  cfg.PluginPath,
 		Checksum:    cfg.PluginChecksum,
 		Env:         cfg.PluginEnv,
@@ -138,7 +143,12 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:      s.log.Named("plugin"),
 		Directory:   s.snapshot,
 		Now:         cfg.Now,
-	})
+	}
+	var observer host.Observer
+	if cfg.Metrics != nil {
+		hc.OnCall, observer = cfg.Metrics.PluginCall, cfg.Metrics
+	}
+	p, err := host.Start(ctx, hc)
 	if err != nil {
 		_ = st.Close()
 		return nil, fmt.Errorf("server: starting the plugin: %w", err)
@@ -157,7 +167,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		OnDirectoryChange: func(ctx context.Context) {
 			s.push(ctx, "after a failed apply")
 		},
+		Observer: observer,
 	})
+	if err == nil && cfg.Metrics != nil {
+		err = cfg.Metrics.WatchPlugin(p)
+	}
 	if err != nil {
 		p.Close()
 		_ = st.Close()
@@ -173,6 +187,9 @@ func (s *Server) snapshot(ctx context.Context) (*sso.Directory, error) {
 	d, v, err := s.Store.VersionedSnapshot(ctx)
 	if err == nil {
 		s.pushed.Store(v)
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.Directory(d)
+		}
 	}
 	return d, err
 }
@@ -202,14 +219,19 @@ func (s *Server) push(ctx context.Context, why string) {
 // gracefully, waiting at most DefaultShutdownTimeout for open requests. It
 // does not close the Server.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	return s.serve(ctx, ln, s.Handler, "http")
+}
+
+// serve serves h on ln as Serve does; name names its error log.
+func (s *Server) serve(ctx context.Context, ln net.Listener, h http.Handler, name string) error {
 	hs := &http.Server{
-		Handler:           s.Handler,
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          s.log.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+		ErrorLog:          s.log.Named(name).StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
