@@ -60,21 +60,32 @@ func (f *fakeAuth) Begin(_ context.Context, req *plugin.BeginRequest) (*plugin.B
 	return &plugin.BeginResponse{AuthURL: "https://idp.example.com/as/authorize?" + q.Encode(), SealedState: sealed}, nil
 }
 
-func (f *fakeAuth) Complete(_ context.Context, req *plugin.CompleteRequest) (*plugin.CompleteResponse, error) {
+func (f *fakeAuth) Complete(ctx context.Context, req *plugin.CompleteRequest, lookup plugin.UserLookup) (*plugin.CompleteResponse, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.completes = append(f.completes, *req)
 	if f.completeErr != nil {
+		defer f.mu.Unlock()
 		return nil, f.completeErr
 	}
 	p, ok := f.pending[req.SealedState]
+	id := f.identity
+	f.mu.Unlock()
 	if !ok || req.Query["state"] != p[0] {
 		return nil, &plugin.LoginError{Kind: plugin.KindInvalidState, Message: "the login state is invalid or was already used"}
 	}
 	if e := req.Query["error"]; e != "" {
 		return nil, &plugin.LoginError{Kind: plugin.KindProvider, Message: "the identity provider refused the login: " + e}
 	}
-	return &plugin.CompleteResponse{Identity: f.identity, ReturnTo: p[1],
+	user, err := lookup(ctx, &id)
+	if err != nil {
+		return nil, err
+	}
+	d, err := f.Decide(ctx, &sso.Input{Identity: id, User: user})
+	if err != nil {
+		return nil, err
+	}
+	id.Claims = nil
+	return &plugin.CompleteResponse{Identity: id, Decision: d, ReturnTo: p[1],
 		State: sso.LoginState{ID: p[0], Expires: time.Now().Add(10 * time.Minute)}}, nil
 }
 

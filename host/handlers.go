@@ -249,35 +249,43 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 			params[k] = v
 		}
 	}
+	// One call of the plugin finishes and decides the login; the directory
+	// is asked for the existing user in the middle of it.
 	start := time.Now()
+	looked, lookupFailed := false, false
 	done, err := h.cfg.Auth.Complete(ctx, &plugin.CompleteRequest{
 		RedirectURI: h.redirectURI,
 		SealedState: c.Value,
 		Query:       params,
+	}, func(ctx context.Context, id *sso.Identity) (*sso.User, error) {
+		looked = true
+		start = h.phase(PhaseExchange, start)
+		user, err := h.cfg.Directory.FindUser(ctx, id.Issuer, id.UserID)
+		start = h.phase(PhaseLookup, start)
+		if errors.Is(err, sso.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			lookupFailed = true
+			h.log.Error("callback: find user", "issuer", id.Issuer, "user_id", id.UserID, "error", err)
+		}
+		return user, err
 	})
-	start = h.phase(PhaseExchange, start)
+	if lookupFailed {
+		h.failed(nil, FailLookup)
+		h.renderError(w, http.StatusInternalServerError, "Sign-in failed", "Sign-in could not be completed. Please try again later.")
+		return
+	}
+	if looked {
+		start = h.phase(PhaseDecide, start)
+	} else {
+		start = h.phase(PhaseExchange, start)
+	}
 	if err != nil {
 		h.fail(w, "complete", err, true)
 		return
 	}
-	id := done.Identity
-	user, err := h.cfg.Directory.FindUser(ctx, id.Issuer, id.UserID)
-	start = h.phase(PhaseLookup, start)
-	if errors.Is(err, sso.ErrNotFound) {
-		user, err = nil, nil
-	}
-	if err != nil {
-		h.failed(nil, FailLookup)
-		h.log.Error("callback: find user", "issuer", id.Issuer, "user_id", id.UserID, "error", err)
-		h.renderError(w, http.StatusInternalServerError, "Sign-in failed", "Sign-in could not be completed. Please try again later.")
-		return
-	}
-	d, err := h.cfg.Auth.Decide(ctx, &sso.Input{Identity: id, User: user})
-	start = h.phase(PhaseDecide, start)
-	if err != nil {
-		h.fail(w, "decide", err, true)
-		return
-	}
+	id, d := done.Identity, done.Decision
 	if !d.Allow {
 		h.obs.Login(LoginResult{Outcome: OutcomeDenied, Reason: decisionReason(d), Decision: d})
 		h.log.Info("login denied", "issuer", id.Issuer, "user_id", id.UserID, "reasons", d.Reasons, "message", d.Message, "decision_id", d.DecisionID)

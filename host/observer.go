@@ -32,12 +32,14 @@ const (
 	// PhaseBegin is the plugin's Begin: the authorize URL and the sealed
 	// login state.
 	PhaseBegin Phase = "begin"
-	// PhaseExchange is the plugin's Complete: the state check, the code
-	// exchange, and the ID token and userinfo verification.
+	// PhaseExchange is the first part of the plugin's Complete, up to the
+	// user lookup: the state check, the code exchange, and the ID token and
+	// userinfo verification.
 	PhaseExchange Phase = "exchange"
 	// PhaseLookup is the directory's FindUser.
 	PhaseLookup Phase = "lookup"
-	// PhaseDecide is the plugin's Decide: the policy evaluation.
+	// PhaseDecide is the rest of the plugin's Complete, after the lookup:
+	// the policy evaluation and its answer.
 	PhaseDecide Phase = "decide"
 	// PhaseApply is the directory's Login: the decision applied and the
 	// session opened in one transaction.

@@ -445,10 +445,10 @@ func (p *Plugin) Begin(ctx context.Context, req *plugin.BeginRequest) (*plugin.B
 
 // Complete implements plugin.Authenticator. It is not retried after a lost
 // connection: the login state and code are single-use.
-func (p *Plugin) Complete(ctx context.Context, req *plugin.CompleteRequest) (*plugin.CompleteResponse, error) {
+func (p *Plugin) Complete(ctx context.Context, req *plugin.CompleteRequest, lookup plugin.UserLookup) (*plugin.CompleteResponse, error) {
 	var out *plugin.CompleteResponse
 	err := p.do(ctx, "Complete", false, func(ctx context.Context, a plugin.Authenticator) (err error) {
-		out, err = a.Complete(ctx, req)
+		out, err = a.Complete(ctx, req, lookup)
 		return err
 	})
 	return out, err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pingauthz/pingauthz/plugin"
+	"github.com/pingauthz/pingauthz/sso"
 )
 
 // call is one report to Config.OnCall.
@@ -56,7 +57,7 @@ func TestOnCall(t *testing.T) {
 	}
 	_, cerr := p.Complete(context.Background(), &plugin.CompleteRequest{
 		RedirectURI: "http://127.0.0.1:8080/callback_ping", SealedState: "forged", Query: map[string]string{"state": "x", "code": "y"},
-	})
+	}, func(context.Context, *sso.Identity) (*sso.User, error) { return nil, nil })
 	var le *plugin.LoginError
 	if !errors.As(cerr, &le) {
 		t.Fatalf("Complete with a forged state: %v, want a LoginError", cerr)

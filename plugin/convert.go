@@ -36,6 +36,20 @@ func identityToProto(id *sso.Identity) (*pb.Identity, error) {
 	}, nil
 }
 
+// identityToProtoWithoutClaims is the identity Complete sends the host,
+// which does not read claims.
+func identityToProtoWithoutClaims(id *sso.Identity) *pb.Identity {
+	return &pb.Identity{
+		Issuer:        id.Issuer,
+		Subject:       id.Subject,
+		UserId:        id.UserID,
+		Email:         id.Email,
+		EmailVerified: id.EmailVerified,
+		Name:          id.Name,
+		Groups:        id.Groups,
+	}
+}
+
 func identityFromProto(p *pb.Identity) (sso.Identity, error) {
 	if p == nil {
 		return sso.Identity{}, nil

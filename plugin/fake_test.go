@@ -27,6 +27,12 @@ type fake struct {
 
 	gotBegin    *BeginRequest
 	gotComplete *CompleteRequest
+	// noLookup makes Complete answer without looking the user up; looked,
+	// gotUser and lookupErr are what the lookup it made returned.
+	noLookup    bool
+	looked      bool
+	gotUser     *sso.User
+	lookupErr   error
 	gotDir      *sso.Directory
 	gotInput    *sso.Input
 	gotDeadline time.Time
@@ -75,16 +81,34 @@ func (f *fake) Begin(ctx context.Context, req *BeginRequest) (*BeginResponse, er
 	return f.begin, nil
 }
 
-func (f *fake) Complete(ctx context.Context, req *CompleteRequest) (*CompleteResponse, error) {
+// Complete looks the user up for f.complete's identity, unless noLookup,
+// and returns f.complete.
+func (f *fake) Complete(ctx context.Context, req *CompleteRequest, lookup UserLookup) (*CompleteResponse, error) {
 	f.mu.Lock()
 	f.gotComplete = req
+	resp, skip := f.complete, f.noLookup
 	f.mu.Unlock()
 	if err := f.enter(ctx); err != nil {
 		return nil, err
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.complete, nil
+	if resp == nil {
+		return nil, nil
+	}
+	if !skip {
+		id := resp.Identity
+		user, err := lookup(ctx, &id)
+		if err != nil {
+			f.mu.Lock()
+			f.lookupErr = err
+			f.mu.Unlock()
+			return nil, err
+		}
+		f.mu.Lock()
+		f.gotUser, f.looked = user, true
+		f.mu.Unlock()
+	}
+	out := *resp
+	return &out, nil
 }
 
 func (f *fake) SetDirectory(ctx context.Context, dir *sso.Directory) error {

@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/pingauthz/pingauthz/sso"
 
@@ -74,31 +73,6 @@ func (s *GRPCServer) Begin(ctx context.Context, req *pb.BeginRequest) (*pb.Begin
 		return nil, toStatus(errors.New("plugin: Begin returned nothing"))
 	}
 	return &pb.BeginResponse{AuthUrl: resp.AuthURL, SealedState: resp.SealedState}, nil
-}
-
-// Complete implements pb.AuthenticatorServer.
-func (s *GRPCServer) Complete(ctx context.Context, req *pb.CompleteRequest) (*pb.CompleteResponse, error) {
-	resp, err := s.Impl.Complete(ctx, &CompleteRequest{
-		RedirectURI: req.GetRedirectUri(),
-		SealedState: req.GetSealedState(),
-		Query:       req.GetQuery(),
-	})
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	if resp == nil {
-		return nil, toStatus(errors.New("plugin: Complete returned nothing"))
-	}
-	id, err := identityToProto(&resp.Identity)
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	return &pb.CompleteResponse{
-		Identity:           id,
-		ReturnTo:           resp.ReturnTo,
-		StateId:            resp.State.ID,
-		StateExpiresUnixMs: unixMilli(resp.State.Expires),
-	}, nil
 }
 
 // SetDirectory implements pb.AuthenticatorServer.
@@ -172,46 +146,6 @@ func (c *GRPCClient) Begin(ctx context.Context, req *BeginRequest) (*BeginRespon
 		return nil, fromStatus(ctx, "Begin", err)
 	}
 	return &BeginResponse{AuthURL: resp.GetAuthUrl(), SealedState: resp.GetSealedState()}, nil
-}
-
-// Complete implements Authenticator.
-func (c *GRPCClient) Complete(ctx context.Context, req *CompleteRequest) (*CompleteResponse, error) {
-	if req == nil {
-		return nil, &LoginError{Kind: KindInvalidInput, Message: "Complete without a request"}
-	}
-	resp, err := c.client.Complete(ctx, &pb.CompleteRequest{
-		RedirectUri: req.RedirectURI,
-		SealedState: req.SealedState,
-		Query:       req.Query,
-	}, c.opts...)
-	if err != nil {
-		return nil, fromStatus(ctx, "Complete", err)
-	}
-	id, err := identityFromProto(resp.GetIdentity())
-	if err != nil {
-		return nil, err
-	}
-	return &CompleteResponse{
-		Identity: id,
-		ReturnTo: resp.GetReturnTo(),
-		State:    sso.LoginState{ID: resp.GetStateId(), Expires: fromUnixMilli(resp.GetStateExpiresUnixMs())},
-	}, nil
-}
-
-// unixMilli and fromUnixMilli carry a time as Unix milliseconds, with 0 for
-// the zero time.
-func unixMilli(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromUnixMilli(ms int64) time.Time {
-	if ms == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms)
 }
 
 // SetDirectory implements Authenticator.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -98,55 +99,94 @@ func TestCompleteRoundTrip(t *testing.T) {
 	claims := map[string]any{
 		"sub":       "8f9c",
 		"p1.region": "NA",
-		"exp":       float64(1700000000),
 		"groups":    []any{"ML Team", "cn=Ops,ou=groups,dc=example,dc=com"},
-		"nested": map[string]any{
-			"list": []any{1.5, "x", true, nil, map[string]any{"deep": []any{}}},
-			"obj":  map[string]any{},
-		},
-		"name": "Zoë ☕",
 	}
+	decision := &sso.Decision{Allow: true, Company: "c1", Role: ptr("admin"), SyncGroups: true,
+		Groups: []string{"ML Team"}, Reasons: []string{"login:existing_user"}, DecisionID: "d-1"}
 	tests := []struct {
 		name string
 		id   sso.Identity
-		want sso.Identity
+		user *sso.User
+		want sso.Identity // what the host gets: no claims
 	}{
-		{"verified", sso.Identity{
+		{"verified, existing user", sso.Identity{
 			Issuer: "https://auth.pingone.com/env/as", Subject: "8f9c", UserID: "8f9c",
 			Email: "zoe@example.com", EmailVerified: ptr(true), Name: "Zoë ☕",
 			Groups: []string{"ML Team", "Ops"}, Claims: claims,
-		}, sso.Identity{}},
-		{"unverified", sso.Identity{Subject: "s", EmailVerified: ptr(false), Groups: []string{"a"}, Claims: map[string]any{"k": "v"}},
-			sso.Identity{}},
+		}, &sso.User{ID: "u1", Company: "c1", Role: "user", Groups: []string{"Ops"}}, sso.Identity{
+			Issuer: "https://auth.pingone.com/env/as", Subject: "8f9c", UserID: "8f9c",
+			Email: "zoe@example.com", EmailVerified: ptr(true), Name: "Zoë ☕",
+			Groups: []string{"ML Team", "Ops"},
+		}},
+		{"unverified, first login", sso.Identity{Subject: "s", EmailVerified: ptr(false), Groups: []string{"a"}, Claims: map[string]any{"k": "v"}},
+			nil, sso.Identity{Subject: "s", EmailVerified: ptr(false), Groups: []string{"a"}}},
 		{"no email_verified, no groups, no claims",
-			sso.Identity{Subject: "s", Groups: []string{}, Claims: map[string]any{}},
+			sso.Identity{Subject: "s", Groups: []string{}, Claims: map[string]any{}}, nil,
 			sso.Identity{Subject: "s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			state := sso.LoginState{ID: "ST8Q", Expires: time.UnixMilli(1_796_592_339_123)}
-			f := &fake{complete: &CompleteResponse{Identity: tt.id, ReturnTo: "/dashboard", State: state}}
+			f := &fake{complete: &CompleteResponse{Identity: tt.id, Decision: decision, ReturnTo: "/dashboard", State: state}}
 			a := connect(t, f)
 			req := &CompleteRequest{
 				RedirectURI: "https://ml.example/callback_ping",
 				SealedState: "sealed",
 				Query:       map[string]string{"state": "st", "code": "c0de", "iss": "https://auth.pingone.com/env/as"},
 			}
-			got, err := a.Complete(context.Background(), req)
+			var looked *sso.Identity
+			got, err := a.Complete(context.Background(), req, func(_ context.Context, id *sso.Identity) (*sso.User, error) {
+				c := *id
+				looked = &c
+				return tt.user, nil
+			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := &CompleteResponse{Identity: tt.id, ReturnTo: "/dashboard", State: state}
-			if tt.want.Subject != "" {
-				want.Identity = tt.want
-			}
+			want := &CompleteResponse{Identity: tt.want, Decision: decision, ReturnTo: "/dashboard", State: state}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("Complete =\n%#v\nwant\n%#v", got, want)
 			}
+			if looked == nil || !reflect.DeepEqual(*looked, tt.want) {
+				t.Errorf("lookup got %#v, want %#v", looked, tt.want)
+			}
+			f.mu.Lock()
+			defer f.mu.Unlock()
 			if !reflect.DeepEqual(f.gotComplete, req) {
 				t.Errorf("plugin got %+v, want %+v", f.gotComplete, req)
 			}
+			if !f.looked || !reflect.DeepEqual(f.gotUser, tt.user) {
+				t.Errorf("plugin's lookup got %#v (looked %v), want %#v", f.gotUser, f.looked, tt.user)
+			}
 		})
+	}
+}
+
+// TestCompleteLookupFails checks that a failing lookup ends the call with
+// its own error, and the plugin's Complete sees the call end.
+func TestCompleteLookupFails(t *testing.T) {
+	f := &fake{complete: &CompleteResponse{Identity: sso.Identity{Subject: "s"}, Decision: &sso.Decision{Reasons: []string{"x"}}}}
+	a := connect(t, f)
+	lookupErr := errors.New("store: find user: disk on fire")
+	_, err := a.Complete(context.Background(), &CompleteRequest{}, func(context.Context, *sso.Identity) (*sso.User, error) {
+		return nil, lookupErr
+	})
+	if !errors.Is(err, lookupErr) {
+		t.Fatalf("Complete = %v, want the lookup's error", err)
+	}
+}
+
+// TestCompleteWithoutLookup checks that a plugin that decides without
+// asking for the user is refused: the decision would ignore the user.
+func TestCompleteWithoutLookup(t *testing.T) {
+	f := &fake{noLookup: true, complete: &CompleteResponse{Identity: sso.Identity{Subject: "s"}, Decision: &sso.Decision{Reasons: []string{"x"}}}}
+	a := connect(t, f)
+	_, err := a.Complete(context.Background(), &CompleteRequest{}, func(context.Context, *sso.Identity) (*sso.User, error) {
+		t.Error("lookup called")
+		return nil, nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "without looking the user up") {
+		t.Fatalf("Complete = %v, want a refusal", err)
 	}
 }
 
@@ -225,7 +265,7 @@ func methods() map[string]func(context.Context, Authenticator) error {
 		"Info":  func(ctx context.Context, a Authenticator) error { _, err := a.Info(ctx); return err },
 		"Begin": func(ctx context.Context, a Authenticator) error { _, err := a.Begin(ctx, &BeginRequest{}); return err },
 		"Complete": func(ctx context.Context, a Authenticator) error {
-			_, err := a.Complete(ctx, &CompleteRequest{})
+			_, err := a.Complete(ctx, &CompleteRequest{}, func(context.Context, *sso.Identity) (*sso.User, error) { return nil, nil })
 			return err
 		},
 		"SetDirectory": func(ctx context.Context, a Authenticator) error { return a.SetDirectory(ctx, &sso.Directory{}) },
@@ -407,7 +447,7 @@ func TestNilRequests(t *testing.T) {
 	a := connect(t, &fake{})
 	ctx := context.Background()
 	_, errBegin := a.Begin(ctx, nil)
-	_, errComplete := a.Complete(ctx, nil)
+	_, errComplete := a.Complete(ctx, nil, nil)
 	_, errDecide := a.Decide(ctx, nil)
 	for name, err := range map[string]error{
 		"Begin": errBegin, "Complete": errComplete, "SetDirectory": a.SetDirectory(ctx, nil), "Decide": errDecide,

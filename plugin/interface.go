@@ -15,13 +15,22 @@ type Authenticator interface {
 	// single-use login state for the caller to keep (in a cookie).
 	Begin(ctx context.Context, req *BeginRequest) (*BeginResponse, error)
 	// Complete finishes a login from the callback's query parameters and the
-	// sealed state; it returns the verified identity.
-	Complete(ctx context.Context, req *CompleteRequest) (*CompleteResponse, error)
+	// sealed state, and decides it: once the identity is verified it calls
+	// lookup, once, for the existing user the identity names (nil for a
+	// first login) and evaluates the decision policy on both. It returns
+	// the identity (without its claims) and the decision. When lookup
+	// fails, Complete ends with that error and decides nothing.
+	Complete(ctx context.Context, req *CompleteRequest, lookup UserLookup) (*CompleteResponse, error)
 	// SetDirectory replaces the directory the decisions consult.
 	SetDirectory(ctx context.Context, dir *sso.Directory) error
 	// Decide evaluates the decision policy for one login.
 	Decide(ctx context.Context, in *sso.Input) (*sso.Decision, error)
 }
+
+// UserLookup returns the existing user an identity names (matched by
+// issuer and user id), or nil for a first login. It must not keep or
+// change id.
+type UserLookup func(ctx context.Context, id *sso.Identity) (*sso.User, error)
 
 // Info describes a running plugin.
 type Info struct {
@@ -85,9 +94,14 @@ type CompleteRequest struct {
 	Query map[string]string
 }
 
-// CompleteResponse is a verified login.
+// CompleteResponse is a verified and decided login.
 type CompleteResponse struct {
+	// Identity is the verified identity; its Claims are not sent to the
+	// host, which does not read them.
 	Identity sso.Identity
+	// Decision is the policy's decision on the identity and the user
+	// lookup returned.
+	Decision *sso.Decision
 	ReturnTo string
 	// State is the single-use login state the callback carried. The plugin
 	// does not remember used states: the host's directory consumes State

@@ -32,9 +32,11 @@ const MaxMessageSize = 64 << 20
 const windowSize = 1 << 20
 
 // Handshake is the go-plugin handshake both sides must agree on. The cookie
-// only keeps the binary from being run by hand; it is not a secret.
+// only keeps the binary from being run by hand; it is not a secret. Version
+// 2 decides a login within Complete; a host and a plugin of different
+// versions refuse each other at the handshake.
 var Handshake = goplugin.HandshakeConfig{
-	ProtocolVersion:  1,
+	ProtocolVersion:  2,
 	MagicCookieKey:   "PINGAUTHZ_PLUGIN",
 	MagicCookieValue: "7c1e5a2f-authenticator-9b04d3e6",
 }

@@ -141,10 +141,12 @@ func (p *Provider) Begin(ctx context.Context, req *plugin.BeginRequest) (*plugin
 	return &plugin.BeginResponse{AuthURL: authURL, SealedState: sealed}, nil
 }
 
-// Complete implements plugin.Authenticator.
-func (p *Provider) Complete(ctx context.Context, req *plugin.CompleteRequest) (*plugin.CompleteResponse, error) {
-	if req == nil {
-		return nil, invalidInput("Complete without a request")
+// Complete implements plugin.Authenticator: it finishes the login with the
+// relying party, asks lookup for the existing user and decides, as Decide
+// does (decision log included).
+func (p *Provider) Complete(ctx context.Context, req *plugin.CompleteRequest, lookup plugin.UserLookup) (*plugin.CompleteResponse, error) {
+	if req == nil || lookup == nil {
+		return nil, invalidInput("Complete without a request or a user lookup")
 	}
 	query := make(url.Values, len(req.Query))
 	for k, v := range req.Query {
@@ -154,7 +156,17 @@ func (p *Provider) Complete(ctx context.Context, req *plugin.CompleteRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	return &plugin.CompleteResponse{Identity: *done.Identity, ReturnTo: done.ReturnTo, State: done.State}, nil
+	user, err := lookup(ctx, done.Identity)
+	if err != nil {
+		return nil, err
+	}
+	d, err := p.Decide(ctx, &sso.Input{Identity: *done.Identity, User: user})
+	if err != nil {
+		return nil, err
+	}
+	id := *done.Identity
+	id.Claims = nil
+	return &plugin.CompleteResponse{Identity: id, Decision: d, ReturnTo: done.ReturnTo, State: done.State}, nil
 }
 
 // SetDirectory implements plugin.Authenticator.

@@ -115,17 +115,22 @@ func TestLoginAndDecide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done, err := p.Complete(ctx, &plugin.CompleteRequest{RedirectURI: redirect, SealedState: begun.SealedState, Query: first(cb.Query())})
+	var looked *sso.Identity
+	done, err := p.Complete(ctx, &plugin.CompleteRequest{RedirectURI: redirect, SealedState: begun.SealedState, Query: first(cb.Query())},
+		func(_ context.Context, id *sso.Identity) (*sso.User, error) {
+			looked = id
+			return nil, nil
+		})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if done.ReturnTo != "/x" || done.Identity.Email != "alice@acme.com" || done.Identity.Issuer != emu.Issuer() {
-		t.Errorf("Complete = %+v", done)
+	if done.ReturnTo != "/x" || done.Identity.Email != "alice@acme.com" || done.Identity.Issuer != emu.Issuer() || done.Identity.Claims != nil {
+		t.Errorf("Complete = %+v, want alice's identity without its claims", done)
 	}
-	d, err := p.Decide(ctx, &sso.Input{Identity: done.Identity})
-	if err != nil {
-		t.Fatal(err)
+	if looked == nil || looked.UserID != done.Identity.UserID {
+		t.Errorf("lookup got %+v, want alice's identity", looked)
 	}
+	d := done.Decision
 	if !d.Allow || !d.Signup || d.Company != "c1" || d.Role == nil || *d.Role != "admin" || !slices.Equal(d.Groups, []string{"ML Team"}) {
 		t.Errorf("decision %+v, want an admin sign-up into c1", d)
 	}
@@ -142,11 +147,45 @@ func TestLoginAndDecide(t *testing.T) {
 	}
 }
 
+// TestCompleteDecidesWithTheLookedUpUser checks that Complete decides on the
+// user its lookup returns, and decides nothing when the lookup fails.
+func TestCompleteDecidesWithTheLookedUpUser(t *testing.T) {
+	p, _, _ := setup(t, nil)
+	ctx := context.Background()
+	if err := p.SetDirectory(ctx, directory()); err != nil {
+		t.Fatal(err)
+	}
+	login := func(lookup plugin.UserLookup) (*plugin.CompleteResponse, error) {
+		begun, err := p.Begin(ctx, &plugin.BeginRequest{RedirectURI: redirect})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cb, err := pingemu.Login(ctx, nil, begun.AuthURL, "alice", "pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Complete(ctx, &plugin.CompleteRequest{RedirectURI: redirect, SealedState: begun.SealedState, Query: first(cb.Query())}, lookup)
+	}
+	done, err := login(func(context.Context, *sso.Identity) (*sso.User, error) {
+		return &sso.User{ID: "u1", Company: "c1", Role: "user"}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := done.Decision; !d.Allow || d.Signup || !slices.Contains(d.Reasons, sso.ReasonExistingUser) || d.DecisionID == "" {
+		t.Errorf("decision %+v, want an existing user's login with a decision id", d)
+	}
+	lookupErr := errors.New("store: down")
+	if done, err := login(func(context.Context, *sso.Identity) (*sso.User, error) { return nil, lookupErr }); !errors.Is(err, lookupErr) || done != nil {
+		t.Errorf("Complete with a failing lookup = %+v, %v; want the lookup's error", done, err)
+	}
+}
+
 func TestCompleteErrorsAreLoginErrors(t *testing.T) {
 	p, _, _ := setup(t, nil)
 	_, err := p.Complete(context.Background(), &plugin.CompleteRequest{
 		RedirectURI: redirect, SealedState: "garbage", Query: map[string]string{"state": "s", "code": "c"},
-	})
+	}, newUser)
 	var le *plugin.LoginError
 	if !errors.As(err, &le) || le.Kind != plugin.KindInvalidState {
 		t.Errorf("error %v, want an invalid_state LoginError", err)
@@ -180,7 +219,7 @@ func TestNilRequests(t *testing.T) {
 	p, _, _ := setup(t, nil)
 	ctx := context.Background()
 	_, errBegin := p.Begin(ctx, nil)
-	_, errComplete := p.Complete(ctx, nil)
+	_, errComplete := p.Complete(ctx, nil, newUser)
 	_, errDecide := p.Decide(ctx, nil)
 	for name, err := range map[string]error{
 		"Begin": errBegin, "Complete": errComplete, "SetDirectory": p.SetDirectory(ctx, nil), "Decide": errDecide,
@@ -208,7 +247,7 @@ func TestCloseStopsKeyRefresh(t *testing.T) {
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
-	_, err = p.Complete(ctx, &plugin.CompleteRequest{RedirectURI: redirect, SealedState: begun.SealedState, Query: first(cb.Query())})
+	_, err = p.Complete(ctx, &plugin.CompleteRequest{RedirectURI: redirect, SealedState: begun.SealedState, Query: first(cb.Query())}, newUser)
 	var le *plugin.LoginError
 	if !errors.As(err, &le) || le.Kind != plugin.KindUnavailable || !strings.Contains(le.Message, "shutting down") {
 		t.Fatalf("Complete after Close: %v, want unavailable, shutting down", err)
@@ -257,20 +296,20 @@ func TestEmailFormsAgreeWithPolicy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			done, err := p.Complete(ctx, &plugin.CompleteRequest{RedirectURI: redirect, SealedState: begun.SealedState, Query: first(cb.Query())})
+			done, err := p.Complete(ctx, &plugin.CompleteRequest{RedirectURI: redirect, SealedState: begun.SealedState, Query: first(cb.Query())}, newUser)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if done.Identity.Email != tc.email {
 				t.Errorf("identity email %q, want %q", done.Identity.Email, tc.email)
 			}
-			d, err := p.Decide(ctx, &sso.Input{Identity: done.Identity})
-			if err != nil {
-				t.Fatal(err)
-			}
+			d := done.Decision
 			if d.Allow != tc.allow || (tc.reason != "" && !slices.Contains(d.Reasons, tc.reason)) {
 				t.Errorf("decision allow=%v reasons %q, want allow=%v with %q", d.Allow, d.Reasons, tc.allow, tc.reason)
 			}
 		})
 	}
 }
+
+// newUser is the lookup of a first login: no user exists.
+func newUser(context.Context, *sso.Identity) (*sso.User, error) { return nil, nil }

@@ -286,7 +286,11 @@ func TestMetricsOfRealLogins(t *testing.T) {
 		ms.mustLogin(t, demo.Admin, http.StatusSeeOther)
 		ms.callback(t, "")
 		ms.callback(t, "forged-login-state")
-		check(t, ms.scrape(t), map[string]float64{
+		fams := ms.scrape(t)
+		if got := fams.Find("pingauthz_plugin_rpcs_total", "method", "Decide"); len(got) != 0 {
+			t.Errorf("a login called the plugin's Decide; Complete should decide: %v", got)
+		}
+		check(t, fams, map[string]float64{
 			"pingauthz_logins_total outcome allowed reason signup:default_company":  2,
 			"pingauthz_logins_total outcome allowed reason login:existing_user":     1,
 			"pingauthz_logins_total outcome denied reason deny:not_in_group":        1,
@@ -305,7 +309,6 @@ func TestMetricsOfRealLogins(t *testing.T) {
 			"pingauthz_plugin_rpcs_total method Begin code OK":                      5,
 			"pingauthz_plugin_rpcs_total method Complete code OK":                   5,
 			"pingauthz_plugin_rpcs_total method Complete code FailedPrecondition":   1,
-			"pingauthz_plugin_rpcs_total method Decide code OK":                     5,
 			"pingauthz_decision_log_events_total":                                   5,
 		})
 	})

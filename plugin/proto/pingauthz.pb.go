@@ -420,12 +420,15 @@ func (x *BeginResponse) GetSealedState() string {
 	return ""
 }
 
+// CompleteRequest is a step of the host in Complete: first the callback,
+// then the lookup.
 type CompleteRequest struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	RedirectUri string                 `protobuf:"bytes,1,opt,name=redirect_uri,json=redirectUri,proto3" json:"redirect_uri,omitempty"`
-	SealedState string                 `protobuf:"bytes,2,opt,name=sealed_state,json=sealedState,proto3" json:"sealed_state,omitempty"`
-	// query holds the callback's query parameters, first value of each.
-	Query         map[string]string `protobuf:"bytes,3,rep,name=query,proto3" json:"query,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Step:
+	//
+	//	*CompleteRequest_Callback
+	//	*CompleteRequest_Lookup
+	Step          isCompleteRequest_Step `protobuf_oneof:"step"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -460,42 +463,171 @@ func (*CompleteRequest) Descriptor() ([]byte, []int) {
 	return file_pingauthz_proto_rawDescGZIP(), []int{5}
 }
 
-func (x *CompleteRequest) GetRedirectUri() string {
+func (x *CompleteRequest) GetStep() isCompleteRequest_Step {
+	if x != nil {
+		return x.Step
+	}
+	return nil
+}
+
+func (x *CompleteRequest) GetCallback() *Callback {
+	if x != nil {
+		if x, ok := x.Step.(*CompleteRequest_Callback); ok {
+			return x.Callback
+		}
+	}
+	return nil
+}
+
+func (x *CompleteRequest) GetLookup() *Lookup {
+	if x != nil {
+		if x, ok := x.Step.(*CompleteRequest_Lookup); ok {
+			return x.Lookup
+		}
+	}
+	return nil
+}
+
+type isCompleteRequest_Step interface {
+	isCompleteRequest_Step()
+}
+
+type CompleteRequest_Callback struct {
+	Callback *Callback `protobuf:"bytes,1,opt,name=callback,proto3,oneof"`
+}
+
+type CompleteRequest_Lookup struct {
+	Lookup *Lookup `protobuf:"bytes,2,opt,name=lookup,proto3,oneof"`
+}
+
+func (*CompleteRequest_Callback) isCompleteRequest_Step() {}
+
+func (*CompleteRequest_Lookup) isCompleteRequest_Step() {}
+
+// Callback is the callback of a login.
+type Callback struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	RedirectUri string                 `protobuf:"bytes,1,opt,name=redirect_uri,json=redirectUri,proto3" json:"redirect_uri,omitempty"`
+	SealedState string                 `protobuf:"bytes,2,opt,name=sealed_state,json=sealedState,proto3" json:"sealed_state,omitempty"`
+	// query holds the callback's query parameters, first value of each.
+	Query         map[string]string `protobuf:"bytes,3,rep,name=query,proto3" json:"query,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Callback) Reset() {
+	*x = Callback{}
+	mi := &file_pingauthz_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Callback) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Callback) ProtoMessage() {}
+
+func (x *Callback) ProtoReflect() protoreflect.Message {
+	mi := &file_pingauthz_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Callback.ProtoReflect.Descriptor instead.
+func (*Callback) Descriptor() ([]byte, []int) {
+	return file_pingauthz_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Callback) GetRedirectUri() string {
 	if x != nil {
 		return x.RedirectUri
 	}
 	return ""
 }
 
-func (x *CompleteRequest) GetSealedState() string {
+func (x *Callback) GetSealedState() string {
 	if x != nil {
 		return x.SealedState
 	}
 	return ""
 }
 
-func (x *CompleteRequest) GetQuery() map[string]string {
+func (x *Callback) GetQuery() map[string]string {
 	if x != nil {
 		return x.Query
 	}
 	return nil
 }
 
+// Lookup is the existing user the identity names; user is absent for a
+// first login.
+type Lookup struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          *User                  `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Lookup) Reset() {
+	*x = Lookup{}
+	mi := &file_pingauthz_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Lookup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Lookup) ProtoMessage() {}
+
+func (x *Lookup) ProtoReflect() protoreflect.Message {
+	mi := &file_pingauthz_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Lookup.ProtoReflect.Descriptor instead.
+func (*Lookup) Descriptor() ([]byte, []int) {
+	return file_pingauthz_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Lookup) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+// CompleteResponse is a step of the plugin in Complete: first the
+// identity, then the completed login.
 type CompleteResponse struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	Identity *Identity              `protobuf:"bytes,1,opt,name=identity,proto3" json:"identity,omitempty"`
-	ReturnTo string                 `protobuf:"bytes,2,opt,name=return_to,json=returnTo,proto3" json:"return_to,omitempty"`
-	// state_id identifies the single-use login state; the host's directory
-	// consumes it, once, until state_expires_unix_ms.
-	StateId            string `protobuf:"bytes,3,opt,name=state_id,json=stateId,proto3" json:"state_id,omitempty"`
-	StateExpiresUnixMs int64  `protobuf:"varint,4,opt,name=state_expires_unix_ms,json=stateExpiresUnixMs,proto3" json:"state_expires_unix_ms,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Step:
+	//
+	//	*CompleteResponse_Identity
+	//	*CompleteResponse_Completed
+	Step          isCompleteResponse_Step `protobuf_oneof:"step"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CompleteResponse) Reset() {
 	*x = CompleteResponse{}
-	mi := &file_pingauthz_proto_msgTypes[6]
+	mi := &file_pingauthz_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -507,7 +639,7 @@ func (x *CompleteResponse) String() string {
 func (*CompleteResponse) ProtoMessage() {}
 
 func (x *CompleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[6]
+	mi := &file_pingauthz_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -520,31 +652,115 @@ func (x *CompleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteResponse.ProtoReflect.Descriptor instead.
 func (*CompleteResponse) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{6}
+	return file_pingauthz_proto_rawDescGZIP(), []int{8}
 }
 
-func (x *CompleteResponse) GetIdentity() *Identity {
+func (x *CompleteResponse) GetStep() isCompleteResponse_Step {
 	if x != nil {
-		return x.Identity
+		return x.Step
 	}
 	return nil
 }
 
-func (x *CompleteResponse) GetReturnTo() string {
+func (x *CompleteResponse) GetIdentity() *Identity {
+	if x != nil {
+		if x, ok := x.Step.(*CompleteResponse_Identity); ok {
+			return x.Identity
+		}
+	}
+	return nil
+}
+
+func (x *CompleteResponse) GetCompleted() *Completed {
+	if x != nil {
+		if x, ok := x.Step.(*CompleteResponse_Completed); ok {
+			return x.Completed
+		}
+	}
+	return nil
+}
+
+type isCompleteResponse_Step interface {
+	isCompleteResponse_Step()
+}
+
+type CompleteResponse_Identity struct {
+	Identity *Identity `protobuf:"bytes,1,opt,name=identity,proto3,oneof"`
+}
+
+type CompleteResponse_Completed struct {
+	Completed *Completed `protobuf:"bytes,2,opt,name=completed,proto3,oneof"`
+}
+
+func (*CompleteResponse_Identity) isCompleteResponse_Step() {}
+
+func (*CompleteResponse_Completed) isCompleteResponse_Step() {}
+
+// Completed is a decided login.
+type Completed struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Decision *Decision              `protobuf:"bytes,1,opt,name=decision,proto3" json:"decision,omitempty"`
+	ReturnTo string                 `protobuf:"bytes,2,opt,name=return_to,json=returnTo,proto3" json:"return_to,omitempty"`
+	// state_id identifies the single-use login state; the host's directory
+	// consumes it, once, until state_expires_unix_ms.
+	StateId            string `protobuf:"bytes,3,opt,name=state_id,json=stateId,proto3" json:"state_id,omitempty"`
+	StateExpiresUnixMs int64  `protobuf:"varint,4,opt,name=state_expires_unix_ms,json=stateExpiresUnixMs,proto3" json:"state_expires_unix_ms,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *Completed) Reset() {
+	*x = Completed{}
+	mi := &file_pingauthz_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Completed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Completed) ProtoMessage() {}
+
+func (x *Completed) ProtoReflect() protoreflect.Message {
+	mi := &file_pingauthz_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Completed.ProtoReflect.Descriptor instead.
+func (*Completed) Descriptor() ([]byte, []int) {
+	return file_pingauthz_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Completed) GetDecision() *Decision {
+	if x != nil {
+		return x.Decision
+	}
+	return nil
+}
+
+func (x *Completed) GetReturnTo() string {
 	if x != nil {
 		return x.ReturnTo
 	}
 	return ""
 }
 
-func (x *CompleteResponse) GetStateId() string {
+func (x *Completed) GetStateId() string {
 	if x != nil {
 		return x.StateId
 	}
 	return ""
 }
 
-func (x *CompleteResponse) GetStateExpiresUnixMs() int64 {
+func (x *Completed) GetStateExpiresUnixMs() int64 {
 	if x != nil {
 		return x.StateExpiresUnixMs
 	}
@@ -570,7 +786,7 @@ type Identity struct {
 
 func (x *Identity) Reset() {
 	*x = Identity{}
-	mi := &file_pingauthz_proto_msgTypes[7]
+	mi := &file_pingauthz_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -582,7 +798,7 @@ func (x *Identity) String() string {
 func (*Identity) ProtoMessage() {}
 
 func (x *Identity) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[7]
+	mi := &file_pingauthz_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -595,7 +811,7 @@ func (x *Identity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Identity.ProtoReflect.Descriptor instead.
 func (*Identity) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{7}
+	return file_pingauthz_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Identity) GetIssuer() string {
@@ -667,7 +883,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_pingauthz_proto_msgTypes[8]
+	mi := &file_pingauthz_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -679,7 +895,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[8]
+	mi := &file_pingauthz_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -692,7 +908,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{8}
+	return file_pingauthz_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *User) GetId() string {
@@ -734,7 +950,7 @@ type DecideRequest struct {
 
 func (x *DecideRequest) Reset() {
 	*x = DecideRequest{}
-	mi := &file_pingauthz_proto_msgTypes[9]
+	mi := &file_pingauthz_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -746,7 +962,7 @@ func (x *DecideRequest) String() string {
 func (*DecideRequest) ProtoMessage() {}
 
 func (x *DecideRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[9]
+	mi := &file_pingauthz_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -759,7 +975,7 @@ func (x *DecideRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideRequest.ProtoReflect.Descriptor instead.
 func (*DecideRequest) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{9}
+	return file_pingauthz_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DecideRequest) GetIdentity() *Identity {
@@ -785,7 +1001,7 @@ type DecideResponse struct {
 
 func (x *DecideResponse) Reset() {
 	*x = DecideResponse{}
-	mi := &file_pingauthz_proto_msgTypes[10]
+	mi := &file_pingauthz_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -797,7 +1013,7 @@ func (x *DecideResponse) String() string {
 func (*DecideResponse) ProtoMessage() {}
 
 func (x *DecideResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[10]
+	mi := &file_pingauthz_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -810,7 +1026,7 @@ func (x *DecideResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideResponse.ProtoReflect.Descriptor instead.
 func (*DecideResponse) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{10}
+	return file_pingauthz_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DecideResponse) GetDecision() *Decision {
@@ -841,7 +1057,7 @@ type Decision struct {
 
 func (x *Decision) Reset() {
 	*x = Decision{}
-	mi := &file_pingauthz_proto_msgTypes[11]
+	mi := &file_pingauthz_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -853,7 +1069,7 @@ func (x *Decision) String() string {
 func (*Decision) ProtoMessage() {}
 
 func (x *Decision) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[11]
+	mi := &file_pingauthz_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -866,7 +1082,7 @@ func (x *Decision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Decision.ProtoReflect.Descriptor instead.
 func (*Decision) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{11}
+	return file_pingauthz_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Decision) GetAllow() bool {
@@ -943,7 +1159,7 @@ type Directory struct {
 
 func (x *Directory) Reset() {
 	*x = Directory{}
-	mi := &file_pingauthz_proto_msgTypes[12]
+	mi := &file_pingauthz_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -955,7 +1171,7 @@ func (x *Directory) String() string {
 func (*Directory) ProtoMessage() {}
 
 func (x *Directory) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[12]
+	mi := &file_pingauthz_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -968,7 +1184,7 @@ func (x *Directory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Directory.ProtoReflect.Descriptor instead.
 func (*Directory) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{12}
+	return file_pingauthz_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Directory) GetCompanies() map[string]*Company {
@@ -995,7 +1211,7 @@ type Company struct {
 
 func (x *Company) Reset() {
 	*x = Company{}
-	mi := &file_pingauthz_proto_msgTypes[13]
+	mi := &file_pingauthz_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1007,7 +1223,7 @@ func (x *Company) String() string {
 func (*Company) ProtoMessage() {}
 
 func (x *Company) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[13]
+	mi := &file_pingauthz_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1020,7 +1236,7 @@ func (x *Company) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Company.ProtoReflect.Descriptor instead.
 func (*Company) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{13}
+	return file_pingauthz_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Company) GetName() string {
@@ -1047,7 +1263,7 @@ type Whitelist struct {
 
 func (x *Whitelist) Reset() {
 	*x = Whitelist{}
-	mi := &file_pingauthz_proto_msgTypes[14]
+	mi := &file_pingauthz_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1059,7 +1275,7 @@ func (x *Whitelist) String() string {
 func (*Whitelist) ProtoMessage() {}
 
 func (x *Whitelist) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[14]
+	mi := &file_pingauthz_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1072,7 +1288,7 @@ func (x *Whitelist) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Whitelist.ProtoReflect.Descriptor instead.
 func (*Whitelist) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{14}
+	return file_pingauthz_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Whitelist) GetEmails() map[string]*WhitelistEntry {
@@ -1099,7 +1315,7 @@ type WhitelistEntry struct {
 
 func (x *WhitelistEntry) Reset() {
 	*x = WhitelistEntry{}
-	mi := &file_pingauthz_proto_msgTypes[15]
+	mi := &file_pingauthz_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1111,7 +1327,7 @@ func (x *WhitelistEntry) String() string {
 func (*WhitelistEntry) ProtoMessage() {}
 
 func (x *WhitelistEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[15]
+	mi := &file_pingauthz_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1124,7 +1340,7 @@ func (x *WhitelistEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhitelistEntry.ProtoReflect.Descriptor instead.
 func (*WhitelistEntry) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{15}
+	return file_pingauthz_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *WhitelistEntry) GetCompany() string {
@@ -1150,7 +1366,7 @@ type SetDirectoryRequest struct {
 
 func (x *SetDirectoryRequest) Reset() {
 	*x = SetDirectoryRequest{}
-	mi := &file_pingauthz_proto_msgTypes[16]
+	mi := &file_pingauthz_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1162,7 +1378,7 @@ func (x *SetDirectoryRequest) String() string {
 func (*SetDirectoryRequest) ProtoMessage() {}
 
 func (x *SetDirectoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[16]
+	mi := &file_pingauthz_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1175,7 +1391,7 @@ func (x *SetDirectoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDirectoryRequest.ProtoReflect.Descriptor instead.
 func (*SetDirectoryRequest) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{16}
+	return file_pingauthz_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SetDirectoryRequest) GetDirectory() *Directory {
@@ -1193,7 +1409,7 @@ type SetDirectoryResponse struct {
 
 func (x *SetDirectoryResponse) Reset() {
 	*x = SetDirectoryResponse{}
-	mi := &file_pingauthz_proto_msgTypes[17]
+	mi := &file_pingauthz_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1205,7 +1421,7 @@ func (x *SetDirectoryResponse) String() string {
 func (*SetDirectoryResponse) ProtoMessage() {}
 
 func (x *SetDirectoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[17]
+	mi := &file_pingauthz_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1218,7 +1434,7 @@ func (x *SetDirectoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDirectoryResponse.ProtoReflect.Descriptor instead.
 func (*SetDirectoryResponse) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{17}
+	return file_pingauthz_proto_rawDescGZIP(), []int{20}
 }
 
 // LoginError travels in the details of a failed call's gRPC status so the
@@ -1233,7 +1449,7 @@ type LoginError struct {
 
 func (x *LoginError) Reset() {
 	*x = LoginError{}
-	mi := &file_pingauthz_proto_msgTypes[18]
+	mi := &file_pingauthz_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1245,7 +1461,7 @@ func (x *LoginError) String() string {
 func (*LoginError) ProtoMessage() {}
 
 func (x *LoginError) ProtoReflect() protoreflect.Message {
-	mi := &file_pingauthz_proto_msgTypes[18]
+	mi := &file_pingauthz_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1258,7 +1474,7 @@ func (x *LoginError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginError.ProtoReflect.Descriptor instead.
 func (*LoginError) Descriptor() ([]byte, []int) {
-	return file_pingauthz_proto_rawDescGZIP(), []int{18}
+	return file_pingauthz_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LoginError) GetKind() ErrorKind {
@@ -1306,17 +1522,27 @@ const file_pingauthz_proto_rawDesc = "" +
 	"\treturn_to\x18\x02 \x01(\tR\breturnTo\"M\n" +
 	"\rBeginResponse\x12\x19\n" +
 	"\bauth_url\x18\x01 \x01(\tR\aauthUrl\x12!\n" +
-	"\fsealed_state\x18\x02 \x01(\tR\vsealedState\"\xd1\x01\n" +
-	"\x0fCompleteRequest\x12!\n" +
+	"\fsealed_state\x18\x02 \x01(\tR\vsealedState\"\x7f\n" +
+	"\x0fCompleteRequest\x124\n" +
+	"\bcallback\x18\x01 \x01(\v2\x16.pingauthz.v1.CallbackH\x00R\bcallback\x12.\n" +
+	"\x06lookup\x18\x02 \x01(\v2\x14.pingauthz.v1.LookupH\x00R\x06lookupB\x06\n" +
+	"\x04step\"\xc3\x01\n" +
+	"\bCallback\x12!\n" +
 	"\fredirect_uri\x18\x01 \x01(\tR\vredirectUri\x12!\n" +
-	"\fsealed_state\x18\x02 \x01(\tR\vsealedState\x12>\n" +
-	"\x05query\x18\x03 \x03(\v2(.pingauthz.v1.CompleteRequest.QueryEntryR\x05query\x1a8\n" +
+	"\fsealed_state\x18\x02 \x01(\tR\vsealedState\x127\n" +
+	"\x05query\x18\x03 \x03(\v2!.pingauthz.v1.Callback.QueryEntryR\x05query\x1a8\n" +
 	"\n" +
 	"QueryEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb1\x01\n" +
-	"\x10CompleteResponse\x122\n" +
-	"\bidentity\x18\x01 \x01(\v2\x16.pingauthz.v1.IdentityR\bidentity\x12\x1b\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"0\n" +
+	"\x06Lookup\x12&\n" +
+	"\x04user\x18\x01 \x01(\v2\x12.pingauthz.v1.UserR\x04user\"\x89\x01\n" +
+	"\x10CompleteResponse\x124\n" +
+	"\bidentity\x18\x01 \x01(\v2\x16.pingauthz.v1.IdentityH\x00R\bidentity\x127\n" +
+	"\tcompleted\x18\x02 \x01(\v2\x17.pingauthz.v1.CompletedH\x00R\tcompletedB\x06\n" +
+	"\x04step\"\xaa\x01\n" +
+	"\tCompleted\x122\n" +
+	"\bdecision\x18\x01 \x01(\v2\x16.pingauthz.v1.DecisionR\bdecision\x12\x1b\n" +
 	"\treturn_to\x18\x02 \x01(\tR\breturnTo\x12\x19\n" +
 	"\bstate_id\x18\x03 \x01(\tR\astateId\x121\n" +
 	"\x15state_expires_unix_ms\x18\x04 \x01(\x03R\x12stateExpiresUnixMs\"\xee\x01\n" +
@@ -1387,11 +1613,11 @@ const file_pingauthz_proto_rawDesc = "" +
 	"\x13ERROR_KIND_PROVIDER\x10\x02\x12\x1b\n" +
 	"\x17ERROR_KIND_VERIFICATION\x10\x03\x12\x1a\n" +
 	"\x16ERROR_KIND_UNAVAILABLE\x10\x04\x12\x1c\n" +
-	"\x18ERROR_KIND_INVALID_INPUT\x10\x052\xf7\x02\n" +
+	"\x18ERROR_KIND_INVALID_INPUT\x10\x052\xfb\x02\n" +
 	"\rAuthenticator\x12=\n" +
 	"\x04Info\x12\x19.pingauthz.v1.InfoRequest\x1a\x1a.pingauthz.v1.InfoResponse\x12@\n" +
-	"\x05Begin\x12\x1a.pingauthz.v1.BeginRequest\x1a\x1b.pingauthz.v1.BeginResponse\x12I\n" +
-	"\bComplete\x12\x1d.pingauthz.v1.CompleteRequest\x1a\x1e.pingauthz.v1.CompleteResponse\x12U\n" +
+	"\x05Begin\x12\x1a.pingauthz.v1.BeginRequest\x1a\x1b.pingauthz.v1.BeginResponse\x12M\n" +
+	"\bComplete\x12\x1d.pingauthz.v1.CompleteRequest\x1a\x1e.pingauthz.v1.CompleteResponse(\x010\x01\x12U\n" +
 	"\fSetDirectory\x12!.pingauthz.v1.SetDirectoryRequest\x1a\".pingauthz.v1.SetDirectoryResponse\x12C\n" +
 	"\x06Decide\x12\x1b.pingauthz.v1.DecideRequest\x1a\x1c.pingauthz.v1.DecideResponseB-Z+github.com/pingauthz/pingauthz/plugin/protob\x06proto3"
 
@@ -1408,7 +1634,7 @@ func file_pingauthz_proto_rawDescGZIP() []byte {
 }
 
 var file_pingauthz_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_pingauthz_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_pingauthz_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_pingauthz_proto_goTypes = []any{
 	(ErrorKind)(0),               // 0: pingauthz.v1.ErrorKind
 	(*InfoRequest)(nil),          // 1: pingauthz.v1.InfoRequest
@@ -1417,57 +1643,65 @@ var file_pingauthz_proto_goTypes = []any{
 	(*BeginRequest)(nil),         // 4: pingauthz.v1.BeginRequest
 	(*BeginResponse)(nil),        // 5: pingauthz.v1.BeginResponse
 	(*CompleteRequest)(nil),      // 6: pingauthz.v1.CompleteRequest
-	(*CompleteResponse)(nil),     // 7: pingauthz.v1.CompleteResponse
-	(*Identity)(nil),             // 8: pingauthz.v1.Identity
-	(*User)(nil),                 // 9: pingauthz.v1.User
-	(*DecideRequest)(nil),        // 10: pingauthz.v1.DecideRequest
-	(*DecideResponse)(nil),       // 11: pingauthz.v1.DecideResponse
-	(*Decision)(nil),             // 12: pingauthz.v1.Decision
-	(*Directory)(nil),            // 13: pingauthz.v1.Directory
-	(*Company)(nil),              // 14: pingauthz.v1.Company
-	(*Whitelist)(nil),            // 15: pingauthz.v1.Whitelist
-	(*WhitelistEntry)(nil),       // 16: pingauthz.v1.WhitelistEntry
-	(*SetDirectoryRequest)(nil),  // 17: pingauthz.v1.SetDirectoryRequest
-	(*SetDirectoryResponse)(nil), // 18: pingauthz.v1.SetDirectoryResponse
-	(*LoginError)(nil),           // 19: pingauthz.v1.LoginError
-	nil,                          // 20: pingauthz.v1.InfoResponse.ConfigEntry
-	nil,                          // 21: pingauthz.v1.CompleteRequest.QueryEntry
-	nil,                          // 22: pingauthz.v1.Directory.CompaniesEntry
-	nil,                          // 23: pingauthz.v1.Whitelist.EmailsEntry
-	nil,                          // 24: pingauthz.v1.Whitelist.DomainsEntry
+	(*Callback)(nil),             // 7: pingauthz.v1.Callback
+	(*Lookup)(nil),               // 8: pingauthz.v1.Lookup
+	(*CompleteResponse)(nil),     // 9: pingauthz.v1.CompleteResponse
+	(*Completed)(nil),            // 10: pingauthz.v1.Completed
+	(*Identity)(nil),             // 11: pingauthz.v1.Identity
+	(*User)(nil),                 // 12: pingauthz.v1.User
+	(*DecideRequest)(nil),        // 13: pingauthz.v1.DecideRequest
+	(*DecideResponse)(nil),       // 14: pingauthz.v1.DecideResponse
+	(*Decision)(nil),             // 15: pingauthz.v1.Decision
+	(*Directory)(nil),            // 16: pingauthz.v1.Directory
+	(*Company)(nil),              // 17: pingauthz.v1.Company
+	(*Whitelist)(nil),            // 18: pingauthz.v1.Whitelist
+	(*WhitelistEntry)(nil),       // 19: pingauthz.v1.WhitelistEntry
+	(*SetDirectoryRequest)(nil),  // 20: pingauthz.v1.SetDirectoryRequest
+	(*SetDirectoryResponse)(nil), // 21: pingauthz.v1.SetDirectoryResponse
+	(*LoginError)(nil),           // 22: pingauthz.v1.LoginError
+	nil,                          // 23: pingauthz.v1.InfoResponse.ConfigEntry
+	nil,                          // 24: pingauthz.v1.Callback.QueryEntry
+	nil,                          // 25: pingauthz.v1.Directory.CompaniesEntry
+	nil,                          // 26: pingauthz.v1.Whitelist.EmailsEntry
+	nil,                          // 27: pingauthz.v1.Whitelist.DomainsEntry
 }
 var file_pingauthz_proto_depIdxs = []int32{
-	20, // 0: pingauthz.v1.InfoResponse.config:type_name -> pingauthz.v1.InfoResponse.ConfigEntry
+	23, // 0: pingauthz.v1.InfoResponse.config:type_name -> pingauthz.v1.InfoResponse.ConfigEntry
 	3,  // 1: pingauthz.v1.InfoResponse.stats:type_name -> pingauthz.v1.Stats
-	21, // 2: pingauthz.v1.CompleteRequest.query:type_name -> pingauthz.v1.CompleteRequest.QueryEntry
-	8,  // 3: pingauthz.v1.CompleteResponse.identity:type_name -> pingauthz.v1.Identity
-	8,  // 4: pingauthz.v1.DecideRequest.identity:type_name -> pingauthz.v1.Identity
-	9,  // 5: pingauthz.v1.DecideRequest.user:type_name -> pingauthz.v1.User
-	12, // 6: pingauthz.v1.DecideResponse.decision:type_name -> pingauthz.v1.Decision
-	22, // 7: pingauthz.v1.Directory.companies:type_name -> pingauthz.v1.Directory.CompaniesEntry
-	15, // 8: pingauthz.v1.Directory.whitelist:type_name -> pingauthz.v1.Whitelist
-	23, // 9: pingauthz.v1.Whitelist.emails:type_name -> pingauthz.v1.Whitelist.EmailsEntry
-	24, // 10: pingauthz.v1.Whitelist.domains:type_name -> pingauthz.v1.Whitelist.DomainsEntry
-	13, // 11: pingauthz.v1.SetDirectoryRequest.directory:type_name -> pingauthz.v1.Directory
-	0,  // 12: pingauthz.v1.LoginError.kind:type_name -> pingauthz.v1.ErrorKind
-	14, // 13: pingauthz.v1.Directory.CompaniesEntry.value:type_name -> pingauthz.v1.Company
-	16, // 14: pingauthz.v1.Whitelist.EmailsEntry.value:type_name -> pingauthz.v1.WhitelistEntry
-	16, // 15: pingauthz.v1.Whitelist.DomainsEntry.value:type_name -> pingauthz.v1.WhitelistEntry
-	1,  // 16: pingauthz.v1.Authenticator.Info:input_type -> pingauthz.v1.InfoRequest
-	4,  // 17: pingauthz.v1.Authenticator.Begin:input_type -> pingauthz.v1.BeginRequest
-	6,  // 18: pingauthz.v1.Authenticator.Complete:input_type -> pingauthz.v1.CompleteRequest
-	17, // 19: pingauthz.v1.Authenticator.SetDirectory:input_type -> pingauthz.v1.SetDirectoryRequest
-	10, // 20: pingauthz.v1.Authenticator.Decide:input_type -> pingauthz.v1.DecideRequest
-	2,  // 21: pingauthz.v1.Authenticator.Info:output_type -> pingauthz.v1.InfoResponse
-	5,  // 22: pingauthz.v1.Authenticator.Begin:output_type -> pingauthz.v1.BeginResponse
-	7,  // 23: pingauthz.v1.Authenticator.Complete:output_type -> pingauthz.v1.CompleteResponse
-	18, // 24: pingauthz.v1.Authenticator.SetDirectory:output_type -> pingauthz.v1.SetDirectoryResponse
-	11, // 25: pingauthz.v1.Authenticator.Decide:output_type -> pingauthz.v1.DecideResponse
-	21, // [21:26] is the sub-list for method output_type
-	16, // [16:21] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	7,  // 2: pingauthz.v1.CompleteRequest.callback:type_name -> pingauthz.v1.Callback
+	8,  // 3: pingauthz.v1.CompleteRequest.lookup:type_name -> pingauthz.v1.Lookup
+	24, // 4: pingauthz.v1.Callback.query:type_name -> pingauthz.v1.Callback.QueryEntry
+	12, // 5: pingauthz.v1.Lookup.user:type_name -> pingauthz.v1.User
+	11, // 6: pingauthz.v1.CompleteResponse.identity:type_name -> pingauthz.v1.Identity
+	10, // 7: pingauthz.v1.CompleteResponse.completed:type_name -> pingauthz.v1.Completed
+	15, // 8: pingauthz.v1.Completed.decision:type_name -> pingauthz.v1.Decision
+	11, // 9: pingauthz.v1.DecideRequest.identity:type_name -> pingauthz.v1.Identity
+	12, // 10: pingauthz.v1.DecideRequest.user:type_name -> pingauthz.v1.User
+	15, // 11: pingauthz.v1.DecideResponse.decision:type_name -> pingauthz.v1.Decision
+	25, // 12: pingauthz.v1.Directory.companies:type_name -> pingauthz.v1.Directory.CompaniesEntry
+	18, // 13: pingauthz.v1.Directory.whitelist:type_name -> pingauthz.v1.Whitelist
+	26, // 14: pingauthz.v1.Whitelist.emails:type_name -> pingauthz.v1.Whitelist.EmailsEntry
+	27, // 15: pingauthz.v1.Whitelist.domains:type_name -> pingauthz.v1.Whitelist.DomainsEntry
+	16, // 16: pingauthz.v1.SetDirectoryRequest.directory:type_name -> pingauthz.v1.Directory
+	0,  // 17: pingauthz.v1.LoginError.kind:type_name -> pingauthz.v1.ErrorKind
+	17, // 18: pingauthz.v1.Directory.CompaniesEntry.value:type_name -> pingauthz.v1.Company
+	19, // 19: pingauthz.v1.Whitelist.EmailsEntry.value:type_name -> pingauthz.v1.WhitelistEntry
+	19, // 20: pingauthz.v1.Whitelist.DomainsEntry.value:type_name -> pingauthz.v1.WhitelistEntry
+	1,  // 21: pingauthz.v1.Authenticator.Info:input_type -> pingauthz.v1.InfoRequest
+	4,  // 22: pingauthz.v1.Authenticator.Begin:input_type -> pingauthz.v1.BeginRequest
+	6,  // 23: pingauthz.v1.Authenticator.Complete:input_type -> pingauthz.v1.CompleteRequest
+	20, // 24: pingauthz.v1.Authenticator.SetDirectory:input_type -> pingauthz.v1.SetDirectoryRequest
+	13, // 25: pingauthz.v1.Authenticator.Decide:input_type -> pingauthz.v1.DecideRequest
+	2,  // 26: pingauthz.v1.Authenticator.Info:output_type -> pingauthz.v1.InfoResponse
+	5,  // 27: pingauthz.v1.Authenticator.Begin:output_type -> pingauthz.v1.BeginResponse
+	9,  // 28: pingauthz.v1.Authenticator.Complete:output_type -> pingauthz.v1.CompleteResponse
+	21, // 29: pingauthz.v1.Authenticator.SetDirectory:output_type -> pingauthz.v1.SetDirectoryResponse
+	14, // 30: pingauthz.v1.Authenticator.Decide:output_type -> pingauthz.v1.DecideResponse
+	26, // [26:31] is the sub-list for method output_type
+	21, // [21:26] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_pingauthz_proto_init() }
@@ -1475,15 +1709,23 @@ func file_pingauthz_proto_init() {
 	if File_pingauthz_proto != nil {
 		return
 	}
-	file_pingauthz_proto_msgTypes[7].OneofWrappers = []any{}
-	file_pingauthz_proto_msgTypes[11].OneofWrappers = []any{}
+	file_pingauthz_proto_msgTypes[5].OneofWrappers = []any{
+		(*CompleteRequest_Callback)(nil),
+		(*CompleteRequest_Lookup)(nil),
+	}
+	file_pingauthz_proto_msgTypes[8].OneofWrappers = []any{
+		(*CompleteResponse_Identity)(nil),
+		(*CompleteResponse_Completed)(nil),
+	}
+	file_pingauthz_proto_msgTypes[10].OneofWrappers = []any{}
+	file_pingauthz_proto_msgTypes[14].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pingauthz_proto_rawDesc), len(file_pingauthz_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   24,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -41,8 +41,13 @@ type AuthenticatorClient interface {
 	Info(ctx context.Context, in *InfoRequest, opts ...grpc.CallOption) (*InfoResponse, error)
 	// Begin starts a login.
 	Begin(ctx context.Context, in *BeginRequest, opts ...grpc.CallOption) (*BeginResponse, error)
-	// Complete finishes a login from its callback.
-	Complete(ctx context.Context, in *CompleteRequest, opts ...grpc.CallOption) (*CompleteResponse, error)
+	// Complete finishes a login from its callback and decides it, in one
+	// call: the host sends the callback; the plugin checks it, exchanges the
+	// code and answers with the verified identity (without its claims); the
+	// host answers with the existing user matched by issuer and user id, or
+	// none; the plugin answers with the decision. An error ends the call at
+	// any step.
+	Complete(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[CompleteRequest, CompleteResponse], error)
 	// SetDirectory replaces the directory the decisions consult.
 	SetDirectory(ctx context.Context, in *SetDirectoryRequest, opts ...grpc.CallOption) (*SetDirectoryResponse, error)
 	// Decide evaluates the decision policy for one login.
@@ -77,15 +82,18 @@ func (c *authenticatorClient) Begin(ctx context.Context, in *BeginRequest, opts 
 	return out, nil
 }
 
-func (c *authenticatorClient) Complete(ctx context.Context, in *CompleteRequest, opts ...grpc.CallOption) (*CompleteResponse, error) {
+func (c *authenticatorClient) Complete(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[CompleteRequest, CompleteResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(CompleteResponse)
-	err := c.cc.Invoke(ctx, Authenticator_Complete_FullMethodName, in, out, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &Authenticator_ServiceDesc.Streams[0], Authenticator_Complete_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	x := &grpc.GenericClientStream[CompleteRequest, CompleteResponse]{ClientStream: stream}
+	return x, nil
 }
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Authenticator_CompleteClient = grpc.BidiStreamingClient[CompleteRequest, CompleteResponse]
 
 func (c *authenticatorClient) SetDirectory(ctx context.Context, in *SetDirectoryRequest, opts ...grpc.CallOption) (*SetDirectoryResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -118,8 +126,13 @@ type AuthenticatorServer interface {
 	Info(context.Context, *InfoRequest) (*InfoResponse, error)
 	// Begin starts a login.
 	Begin(context.Context, *BeginRequest) (*BeginResponse, error)
-	// Complete finishes a login from its callback.
-	Complete(context.Context, *CompleteRequest) (*CompleteResponse, error)
+	// Complete finishes a login from its callback and decides it, in one
+	// call: the host sends the callback; the plugin checks it, exchanges the
+	// code and answers with the verified identity (without its claims); the
+	// host answers with the existing user matched by issuer and user id, or
+	// none; the plugin answers with the decision. An error ends the call at
+	// any step.
+	Complete(grpc.BidiStreamingServer[CompleteRequest, CompleteResponse]) error
 	// SetDirectory replaces the directory the decisions consult.
 	SetDirectory(context.Context, *SetDirectoryRequest) (*SetDirectoryResponse, error)
 	// Decide evaluates the decision policy for one login.
@@ -140,8 +153,8 @@ func (UnimplementedAuthenticatorServer) Info(context.Context, *InfoRequest) (*In
 func (UnimplementedAuthenticatorServer) Begin(context.Context, *BeginRequest) (*BeginResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Begin not implemented")
 }
-func (UnimplementedAuthenticatorServer) Complete(context.Context, *CompleteRequest) (*CompleteResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method Complete not implemented")
+func (UnimplementedAuthenticatorServer) Complete(grpc.BidiStreamingServer[CompleteRequest, CompleteResponse]) error {
+	return status.Error(codes.Unimplemented, "method Complete not implemented")
 }
 func (UnimplementedAuthenticatorServer) SetDirectory(context.Context, *SetDirectoryRequest) (*SetDirectoryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetDirectory not implemented")
@@ -206,23 +219,12 @@ func _Authenticator_Begin_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Authenticator_Complete_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(CompleteRequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(AuthenticatorServer).Complete(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: Authenticator_Complete_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(AuthenticatorServer).Complete(ctx, req.(*CompleteRequest))
-	}
-	return interceptor(ctx, in, info, handler)
+func _Authenticator_Complete_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(AuthenticatorServer).Complete(&grpc.GenericServerStream[CompleteRequest, CompleteResponse]{ServerStream: stream})
 }
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Authenticator_CompleteServer = grpc.BidiStreamingServer[CompleteRequest, CompleteResponse]
 
 func _Authenticator_SetDirectory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SetDirectoryRequest)
@@ -276,10 +278,6 @@ var Authenticator_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Authenticator_Begin_Handler,
 		},
 		{
-			MethodName: "Complete",
-			Handler:    _Authenticator_Complete_Handler,
-		},
-		{
 			MethodName: "SetDirectory",
 			Handler:    _Authenticator_SetDirectory_Handler,
 		},
@@ -288,6 +286,13 @@ var Authenticator_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Authenticator_Decide_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Complete",
+			Handler:       _Authenticator_Complete_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "pingauthz.proto",
 }
