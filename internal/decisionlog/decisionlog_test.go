@@ -282,7 +282,19 @@ func TestCollectorBurstExactlyOnce(t *testing.T) {
 func TestBufferDropsCounted(t *testing.T) {
 	col := dltest.New(t)
 	col.SetMode(dltest.Unavailable)
-	l := newLogger(t, Options{URL: col.URL, BufferEvents: 10, MinDelay: time.Hour, MaxDelay: time.Hour})
+	// Each of the two uploaders (masked and erased events) tries once as
+	// it starts and then waits an hour. Logging only after both first,
+	// empty tries keeps every event in the buffer: an upload in flight
+	// would take some out and requeue them as one chunk.
+	firstTry := &signalWriter{want: "before next upload", times: 2, seen: make(chan struct{})}
+	logger := hclog.New(&hclog.LoggerOptions{Level: hclog.Debug, Output: firstTry})
+	l := newLogger(t, Options{Logger: logger, URL: col.URL, BufferEvents: 10, MinDelay: time.Hour, MaxDelay: time.Hour})
+	select {
+	case <-firstTry.seen:
+	case <-time.After(time.Minute):
+		t.Fatal("the uploader never made its first try")
+	}
+	t.Cleanup(func() { col.SetMode(dltest.Up) }) // so Close uploads at once
 	for i := range 25 {
 		if err := l.Log(context.Background(), testDecision(i)); err != nil {
 			t.Fatal(err)
@@ -304,6 +316,25 @@ func TestNewID(t *testing.T) {
 		}
 		seen[id] = true
 	}
+}
+
+// signalWriter closes seen once writes have contained want times times.
+type signalWriter struct {
+	want  string
+	times int
+	mu    sync.Mutex
+	seen  chan struct{}
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.times > 0 && bytes.Contains(p, []byte(w.want)) {
+		if w.times--; w.times == 0 {
+			close(w.seen)
+		}
+	}
+	return len(p), nil
 }
 
 type syncBuffer struct {
