@@ -155,6 +155,7 @@ func statsToProto(s *Stats) *pb.Stats {
 		DecisionLogDropped:        s.DecisionLogDropped,
 		DecisionLogChunksUploaded: s.DecisionLogChunksUploaded,
 		DecisionLogUploadFailures: s.DecisionLogUploadFailures,
+		Goroutines:                s.Goroutines,
 	}
 }
 
@@ -169,6 +170,7 @@ func statsFromProto(p *pb.Stats) Stats {
 		DecisionLogDropped:        p.GetDecisionLogDropped(),
 		DecisionLogChunksUploaded: p.GetDecisionLogChunksUploaded(),
 		DecisionLogUploadFailures: p.GetDecisionLogUploadFailures(),
+		Goroutines:                p.GetGoroutines(),
 	}
 }
 

@@ -57,7 +57,7 @@ func TestInfoRoundTrip(t *testing.T) {
 			BundleRevision: "2030-01-02",
 			Stats: Stats{PolicyReloads: 3, PolicyReloadFailures: 1, PolicyLastError: "x.rego:3: rego_parse_error",
 				DecisionLogEvents: 10, DecisionLogMaskFailures: 1, DecisionLogBuffered: 4, DecisionLogDropped: 2,
-				DecisionLogChunksUploaded: 5, DecisionLogUploadFailures: 6},
+				DecisionLogChunksUploaded: 5, DecisionLogUploadFailures: 6, Goroutines: 7},
 		}, nil},
 		{"empty", &Info{Config: map[string]string{}}, &Info{}},
 	}

@@ -69,6 +69,8 @@ type Stats struct {
 	// collector uploads that succeeded and failed.
 	DecisionLogChunksUploaded uint64
 	DecisionLogUploadFailures uint64
+	// Goroutines is the number of goroutines in the plugin process.
+	Goroutines int64
 }
 
 // BeginRequest asks for an authorize URL.

@@ -63,6 +63,7 @@ type pluginCollector struct {
 
 	up, restarts, policy, reloads, reloadFailures, reloadFailing *prometheus.Desc
 	dlEvents, dlMaskFailures, dlBuffered, dlDropped, dlUploads   *prometheus.Desc
+	goroutines                                                   *prometheus.Desc
 }
 
 func newPluginCollector(p Plugin, timeout time.Duration) *pluginCollector {
@@ -83,13 +84,14 @@ func newPluginCollector(p Plugin, timeout time.Duration) *pluginCollector {
 		dlBuffered:     desc("decision_log_buffered_events", "Decision-log events waiting for upload to the collector."),
 		dlDropped:      desc("decision_log_dropped_events_total", "Decision-log events dropped because the upload buffer was full."),
 		dlUploads:      desc("decision_log_uploads_total", "Decision-log chunk uploads to the collector, by result (ok, failed).", "result"),
+		goroutines:     desc("plugin_goroutines", "Goroutines in the plugin process."),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *pluginCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.up, c.restarts, c.policy, c.reloads, c.reloadFailures, c.reloadFailing,
-		c.dlEvents, c.dlMaskFailures, c.dlBuffered, c.dlDropped, c.dlUploads} {
+		c.dlEvents, c.dlMaskFailures, c.dlBuffered, c.dlDropped, c.dlUploads, c.goroutines} {
 		ch <- d
 	}
 }
@@ -132,4 +134,5 @@ func (c *pluginCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.dlDropped, s.DecisionLogDropped)
 	counter(c.dlUploads, s.DecisionLogChunksUploaded, "ok")
 	counter(c.dlUploads, s.DecisionLogUploadFailures, "failed")
+	gauge(c.goroutines, float64(s.Goroutines))
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/pingauthz/pingauthz/internal/config"
@@ -145,6 +146,7 @@ func (p *Provider) stats() plugin.Stats {
 		PolicyReloads:        p.policy.reloads.Load(),
 		PolicyReloadFailures: p.policy.failures.Load(),
 		PolicyLastError:      p.policy.lastError(),
+		Goroutines:           int64(runtime.NumGoroutine()),
 	}
 	if p.dlog != nil {
 		d := p.dlog.Stats()

@@ -277,6 +277,9 @@ func TestMetricsOfRealLogins(t *testing.T) {
 	if _, ok := fams.Value("pingauthz_plugin_process_start_time_seconds"); !ok {
 		t.Error("no process metrics of the plugin")
 	}
+	if n, _ := fams.Value("pingauthz_plugin_goroutines"); n < 1 {
+		t.Errorf("pingauthz_plugin_goroutines = %v, want the plugin's count", n)
+	}
 
 	t.Run("logins by outcome and reason", func(t *testing.T) {
 		ms.mustLogin(t, demo.Admin, http.StatusSeeOther)

@@ -219,6 +219,7 @@ type Stats struct {
 	DecisionLogDropped        uint64                 `protobuf:"varint,7,opt,name=decision_log_dropped,json=decisionLogDropped,proto3" json:"decision_log_dropped,omitempty"`
 	DecisionLogChunksUploaded uint64                 `protobuf:"varint,8,opt,name=decision_log_chunks_uploaded,json=decisionLogChunksUploaded,proto3" json:"decision_log_chunks_uploaded,omitempty"`
 	DecisionLogUploadFailures uint64                 `protobuf:"varint,9,opt,name=decision_log_upload_failures,json=decisionLogUploadFailures,proto3" json:"decision_log_upload_failures,omitempty"`
+	Goroutines                int64                  `protobuf:"varint,10,opt,name=goroutines,proto3" json:"goroutines,omitempty"`
 	unknownFields             protoimpl.UnknownFields
 	sizeCache                 protoimpl.SizeCache
 }
@@ -312,6 +313,13 @@ func (x *Stats) GetDecisionLogChunksUploaded() uint64 {
 func (x *Stats) GetDecisionLogUploadFailures() uint64 {
 	if x != nil {
 		return x.DecisionLogUploadFailures
+	}
+	return 0
+}
+
+func (x *Stats) GetGoroutines() int64 {
+	if x != nil {
+		return x.Goroutines
 	}
 	return 0
 }
@@ -1506,7 +1514,7 @@ const file_pingauthz_proto_rawDesc = "" +
 	"\x05stats\x18\x06 \x01(\v2\x13.pingauthz.v1.StatsR\x05stats\x1a9\n" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe5\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x85\x04\n" +
 	"\x05Stats\x12%\n" +
 	"\x0epolicy_reloads\x18\x01 \x01(\x04R\rpolicyReloads\x124\n" +
 	"\x16policy_reload_failures\x18\x02 \x01(\x04R\x14policyReloadFailures\x12*\n" +
@@ -1516,7 +1524,11 @@ const file_pingauthz_proto_rawDesc = "" +
 	"\x15decision_log_buffered\x18\x06 \x01(\x03R\x13decisionLogBuffered\x120\n" +
 	"\x14decision_log_dropped\x18\a \x01(\x04R\x12decisionLogDropped\x12?\n" +
 	"\x1cdecision_log_chunks_uploaded\x18\b \x01(\x04R\x19decisionLogChunksUploaded\x12?\n" +
-	"\x1cdecision_log_upload_failures\x18\t \x01(\x04R\x19decisionLogUploadFailures\"N\n" +
+	"\x1cdecision_log_upload_failures\x18\t \x01(\x04R\x19decisionLogUploadFailures\x12\x1e\n" +
+	"\n" +
+	"goroutines\x18\n" +
+	" \x01(\x03R\n" +
+	"goroutines\"N\n" +
 	"\fBeginRequest\x12!\n" +
 	"\fredirect_uri\x18\x01 \x01(\tR\vredirectUri\x12\x1b\n" +
 	"\treturn_to\x18\x02 \x01(\tR\breturnTo\"M\n" +
