@@ -133,7 +133,7 @@ var servingLine = regexp.MustCompile(`serving (\S+) on (127\.0\.0\.1:\d+)`)
 // startPingauthz starts n `pingauthz serve` replicas on db (a SQLite file
 // or a PostgreSQL URL) with env, behind a round-robin proxy when n > 1.
 // Their log goes to logs.
-func startPingauthz(name, cli, db string, n int, env []string, logs *os.File) (*deployment, error) {
+func startPingauthz(name, cli, db string, n int, env, extra []string, logs *os.File) (*deployment, error) {
 	d := &deployment{name: name, flow: pingauthzFlow, child: "pingauthz-plugin"}
 	ln, public, err := frontFor(n)
 	if err != nil {
@@ -145,6 +145,7 @@ func startPingauthz(name, cli, db string, n int, env []string, logs *os.File) (*
 		if public != "" {
 			args = append(args, "--public-url", public)
 		}
+		args = append(args, extra...)
 		cmd, addr, err := startServe(cli, args, env, logs)
 		if err != nil {
 			d.stop()

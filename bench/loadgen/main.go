@@ -101,6 +101,8 @@ func run() error {
 	baseline := flag.String("baseline", "", "with -peer, another pingauthz `binary` (e.g. an older build) measured in the same rounds")
 	pgURL := flag.String("db", "", "a PostgreSQL `URL` (of a database where schemas may be created): instead of the phases, compare SQLite with PostgreSQL with 1 and 2 replicas in alternating rounds")
 	rounds := flag.Int("rounds", 3, "rounds of -peer or -db")
+	soakFor := flag.Duration("soak", 0, "instead of the phases, log in for this `long` while the policy is reloaded and the decision-log collector flaps, and print the processes' goroutines, FDs and memory")
+	soakEvery := flag.Duration("soak-every", 5*time.Second, "with -soak, how often the policy changes, the collector flips and the figures are sampled")
 	perRound := flag.Int("logins", 1000, "logins of each target in each round of -peer or -db")
 	flag.Parse()
 	switch {
@@ -132,6 +134,9 @@ func run() error {
 	fmt.Printf("emulator %s, %d cores, %s\n\n", b.idp.URL(), runtime.NumCPU(), time.Now().UTC().Format(time.DateTime))
 	if *peer != "" {
 		return b.compare(*peer, *baseline, *rounds, *perRound, *concurrency, *repeat)
+	}
+	if *soakFor > 0 {
+		return b.soak(*soakFor, *soakEvery, *concurrency, *repeat)
 	}
 	if *pgURL != "" {
 		return b.stores(*pgURL, *rounds, *perRound, *concurrency, *repeat)
@@ -202,16 +207,26 @@ func (b *bench) pingauthz(name, db string, n int) (*deployment, error) {
 
 // pingauthzOf is pingauthz with the CLI binary cli.
 func (b *bench) pingauthzOf(cli, name, db string, n int) (*deployment, error) {
+	return b.start(cli, name, db, n, nil, nil)
+}
+
+// pingauthzWith is pingauthz with more variables and serve flags.
+func (b *bench) pingauthzWith(name, db string, n int, env, args []string) (*deployment, error) {
+	return b.start(b.cli, name, db, n, env, args)
+}
+
+func (b *bench) start(cli, name, db string, n int, env, args []string) (*deployment, error) {
 	if err := adminSeed(cli, db, demo.CompanyID, demo.CompanyName, demo.TeamGroup); err != nil {
 		return nil, err
 	}
 	clientID := b.newClientID()
-	d, err := startPingauthz(name, cli, db, n, append(config.RequiredEnv(b.idp.AuthorizeURL(), b.idp.TokenURL(), clientID, clientSecret),
+	all := append(config.RequiredEnv(b.idp.AuthorizeURL(), b.idp.TokenURL(), clientID, clientSecret),
 		config.VarName("code_challenge", false)+"=true",
 		config.VarName("groups__enabled", false)+"=true",
 		config.VarName("groups__admins", false)+`=["`+demo.AdminGroup+`"]`,
 		config.VarName("default_company", true)+"="+demo.CompanyID,
-	), b.logs)
+	)
+	d, err := startPingauthz(name, cli, db, n, append(all, env...), args, b.logs)
 	if err != nil {
 		return nil, err
 	}
