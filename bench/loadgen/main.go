@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"text/tabwriter"
@@ -52,6 +53,8 @@ type bench struct {
 	idp   *pingemu.Server
 	users []pingemu.User
 	next  int // the first user not signed up yet
+	// env is added to every pingauthz server's environment.
+	env []string
 	// clients counts the OAuth clients registered, one per deployment.
 	clients int
 	// logs gets the servers' log lines (failed logins of an attack are
@@ -101,6 +104,8 @@ func run() error {
 	baseline := flag.String("baseline", "", "with -peer, another pingauthz `binary` (e.g. an older build) measured in the same rounds")
 	pgURL := flag.String("db", "", "a PostgreSQL `URL` (of a database where schemas may be created): instead of the phases, compare SQLite with PostgreSQL with 1 and 2 replicas in alternating rounds")
 	rounds := flag.Int("rounds", 3, "rounds of -peer or -db")
+	var serverEnv envList
+	flag.Var(&serverEnv, "env", "a `NAME=VALUE` added to every pingauthz server's environment, and so its plugin's, e.g. GOGC=200 (repeatable)")
 	soakFor := flag.Duration("soak", 0, "instead of the phases, log in for this `long` while the policy is reloaded and the decision-log collector flaps, and print the processes' goroutines, FDs and memory")
 	soakEvery := flag.Duration("soak-every", 5*time.Second, "with -soak, how often the policy changes, the collector flips and the figures are sampled")
 	perRound := flag.Int("logins", 1000, "logins of each target in each round of -peer or -db")
@@ -129,6 +134,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	b.env = serverEnv
 	defer b.close()
 	b.stopOnSignal()
 	fmt.Printf("emulator %s, %d cores, %s\n\n", b.idp.URL(), runtime.NumCPU(), time.Now().UTC().Format(time.DateTime))
@@ -226,6 +232,7 @@ func (b *bench) start(cli, name, db string, n int, env, args []string) (*deploym
 		config.VarName("groups__admins", false)+`=["`+demo.AdminGroup+`"]`,
 		config.VarName("default_company", true)+"="+demo.CompanyID,
 	)
+	all = append(all, b.env...)
 	d, err := startPingauthz(name, cli, db, n, append(all, env...), args, b.logs)
 	if err != nil {
 		return nil, err
@@ -280,4 +287,17 @@ func (b *bench) phases(d *deployment, phases []phase, repeat int) error {
 func sortDurations(d []time.Duration) []time.Duration {
 	slices.Sort(d)
 	return d
+}
+
+// envList is a repeatable flag of NAME=VALUE.
+type envList []string
+
+func (e *envList) String() string { return strings.Join(*e, " ") }
+
+func (e *envList) Set(v string) error {
+	if name, _, ok := strings.Cut(v, "="); !ok || name == "" {
+		return fmt.Errorf("%q is not NAME=VALUE", v)
+	}
+	*e = append(*e, v)
+	return nil
 }
