@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pingauthz/pingauthz/internal/config"
+	"github.com/pingauthz/pingauthz/internal/gctune"
 	"github.com/pingauthz/pingauthz/internal/provider"
 	"github.com/pingauthz/pingauthz/plugin"
 )
@@ -24,6 +25,7 @@ const notLaunched = "pingauthz-plugin is a plugin for pingauthz; it is launched 
 var errLogged = errors.New("pingauthz-plugin: stopped; see the log above")
 
 func main() {
+	gctune.Apply(os.Getenv)
 	if err := run(); err != nil {
 		if !errors.Is(err, errLogged) {
 			fmt.Fprintln(os.Stderr, err)

@@ -12,6 +12,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/pingauthz/pingauthz/internal/gctune"
 )
 
 // cliEnv is what a subcommand sees of the process.
@@ -44,6 +46,7 @@ func commands() map[string]command {
 }
 
 func main() {
+	gctune.Apply(os.Getenv)
 	os.Exit(run(context.Background(), os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr))
 }
 
