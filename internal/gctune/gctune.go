@@ -10,7 +10,7 @@ import (
 
 // Percent is the GC target (GOGC) the server and the plugin run with unless
 // GOGC is set. A login allocates a lot that dies at once; at 200 a login
-// at 8 concurrent costs 12–15% less CPU than at Go's default of 100, for
+// at 8 concurrent costs 8–20% less CPU than at Go's default of 100, for
 // about 3 MB more resident memory per process (bench/README.md).
 const Percent = 200
 
