@@ -23,7 +23,8 @@ type Authenticator interface {
 	Complete(ctx context.Context, req *CompleteRequest, lookup UserLookup) (*CompleteResponse, error)
 	// SetDirectory replaces the directory the decisions consult.
 	SetDirectory(ctx context.Context, dir *sso.Directory) error
-	// Decide evaluates the decision policy for one login.
+	// Decide evaluates the decision policy on an input given whole, for
+	// tools (ping check, the demo); a login's decision comes from Complete.
 	Decide(ctx context.Context, in *sso.Input) (*sso.Decision, error)
 }
 
