@@ -44,125 +44,127 @@ func wantRejected(t *testing.T, p *page, status int) {
 // TestBadCallbacks sends callbacks a browser must not be able to complete
 // and checks that each is refused and leaves the database as it was.
 func TestBadCallbacks(t *testing.T) {
-	d := startDemo(t, demo.Options{})
-	newBrowser(t, d).mustLogin(demo.Admin) // a user and a session exist
+	engines(t, func(t *testing.T, db string) {
+		d := startDemo(t, demo.Options{DBPath: db})
+		newBrowser(t, d).mustLogin(demo.Admin) // a user and a session exist
 
-	tests := []struct {
-		name   string
-		status int
-		// run returns the callback's response.
-		run func(t *testing.T) *page
-	}{
-		{"no state cookie", http.StatusBadRequest, func(t *testing.T) *page {
+		tests := []struct {
+			name   string
+			status int
+			// run returns the callback's response.
+			run func(t *testing.T) *page
+		}{
+			{"no state cookie", http.StatusBadRequest, func(t *testing.T) *page {
+				a := newBrowser(t, d)
+				authURL := a.mustBegin("")
+				cb := a.mustSignIn(authURL, demo.Member)
+				return newBrowser(t, d).mustGet(cb)
+			}},
+			{"another browser's state", http.StatusBadRequest, func(t *testing.T) *page {
+				a, b := newBrowser(t, d), newBrowser(t, d)
+				authA := a.mustBegin("")
+				b.mustBegin("")
+				cb := a.mustSignIn(authA, demo.Member)
+				return b.mustGet(cb)
+			}},
+			{"tampered state cookie", http.StatusBadRequest, func(t *testing.T) *page {
+				a := newBrowser(t, d)
+				authURL := a.mustBegin("/projects")
+				c := a.stateCookie()
+				if c == nil {
+					t.Fatal("no login state cookie after /login/ping")
+				}
+				// Flip one character in the middle of the sealed state.
+				v := []byte(c.Value)
+				i := len(v) / 2
+				if v[i] == 'A' {
+					v[i] = 'B'
+				} else {
+					v[i] = 'A'
+				}
+				c.Value = string(v)
+				a.setStateCookie(c)
+				cb := a.mustSignIn(authURL, demo.Member)
+				return a.mustGet(cb)
+			}},
+			{"error from the provider", http.StatusBadRequest, func(t *testing.T) *page {
+				a := newBrowser(t, d)
+				return a.callbackWith(a.mustBegin(""), "error=access_denied&error_description=no")
+			}},
+			{"forged code", http.StatusBadRequest, func(t *testing.T) *page {
+				a := newBrowser(t, d)
+				return a.callbackWith(a.mustBegin(""), "code=forged")
+			}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				before := dump(t, d.DBPath)
+				wantRejected(t, tt.run(t), tt.status)
+				sameDump(t, before, dump(t, d.DBPath))
+			})
+		}
+
+		t.Run("replayed callback", func(t *testing.T) {
 			a := newBrowser(t, d)
 			authURL := a.mustBegin("")
-			cb := a.mustSignIn(authURL, demo.Member)
-			return newBrowser(t, d).mustGet(cb)
-		}},
-		{"another browser's state", http.StatusBadRequest, func(t *testing.T) *page {
-			a, b := newBrowser(t, d), newBrowser(t, d)
-			authA := a.mustBegin("")
-			b.mustBegin("")
-			cb := a.mustSignIn(authA, demo.Member)
-			return b.mustGet(cb)
-		}},
-		{"tampered state cookie", http.StatusBadRequest, func(t *testing.T) *page {
-			a := newBrowser(t, d)
-			authURL := a.mustBegin("/projects")
 			c := a.stateCookie()
-			if c == nil {
-				t.Fatal("no login state cookie after /login/ping")
-			}
-			// Flip one character in the middle of the sealed state.
-			v := []byte(c.Value)
-			i := len(v) / 2
-			if v[i] == 'A' {
-				v[i] = 'B'
-			} else {
-				v[i] = 'A'
-			}
-			c.Value = string(v)
-			a.setStateCookie(c)
 			cb := a.mustSignIn(authURL, demo.Member)
-			return a.mustGet(cb)
-		}},
-		{"error from the provider", http.StatusBadRequest, func(t *testing.T) *page {
-			a := newBrowser(t, d)
-			return a.callbackWith(a.mustBegin(""), "error=access_denied&error_description=no")
-		}},
-		{"forged code", http.StatusBadRequest, func(t *testing.T) *page {
-			a := newBrowser(t, d)
-			return a.callbackWith(a.mustBegin(""), "code=forged")
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			before := dump(t, d.DBPath)
-			wantRejected(t, tt.run(t), tt.status)
-			sameDump(t, before, dump(t, d.DBPath))
-		})
-	}
-
-	t.Run("replayed callback", func(t *testing.T) {
-		a := newBrowser(t, d)
-		authURL := a.mustBegin("")
-		c := a.stateCookie()
-		cb := a.mustSignIn(authURL, demo.Member)
-		if p := a.mustGet(cb); p.status != http.StatusSeeOther {
-			t.Fatalf("first callback status %d:\n%s", p.status, p.body)
-		}
-		before := dump(t, d.DBPath)
-		// Same browser (its state cookie is gone) and a browser holding a
-		// copy of the spent state cookie.
-		wantRejected(t, a.mustGet(cb), http.StatusBadRequest)
-		thief := newBrowser(t, d)
-		thief.setStateCookie(c)
-		wantRejected(t, thief.mustGet(cb), http.StatusBadRequest)
-		sameDump(t, before, dump(t, d.DBPath))
-		if _, err := thief.me(); err == nil {
-			t.Error("the replay got a session")
-		}
-	})
-
-	t.Run("tampered return_to", func(t *testing.T) {
-		a := newBrowser(t, d)
-		want := a.mustLogin(demo.Admin)
-		// Starting a login with a foreign return path writes nothing.
-		before := dump(t, d.DBPath)
-		for _, rt := range []string{"https://evil.example/steal", "//evil.example", "/./\\evil.example", "javascript:alert(1)"} {
-			if _, err := a.begin(rt); err != nil {
-				t.Fatal(err)
+			if p := a.mustGet(cb); p.status != http.StatusSeeOther {
+				t.Fatalf("first callback status %d:\n%s", p.status, p.body)
 			}
-		}
-		sameDump(t, before, dump(t, d.DBPath))
+			before := dump(t, d.DBPath)
+			// Same browser (its state cookie is gone) and a browser holding a
+			// copy of the spent state cookie.
+			wantRejected(t, a.mustGet(cb), http.StatusBadRequest)
+			thief := newBrowser(t, d)
+			thief.setStateCookie(c)
+			wantRejected(t, thief.mustGet(cb), http.StatusBadRequest)
+			sameDump(t, before, dump(t, d.DBPath))
+			if _, err := thief.me(); err == nil {
+				t.Error("the replay got a session")
+			}
+		})
 
-		// A login started with one ends at "/", and a return_to added to
-		// the callback is ignored. Both change nothing but the sessions
-		// and the login time.
-		before = withoutLoginTrace(dump(t, d.DBPath))
-		p, err := a.login(demo.Admin, "https://evil.example/steal")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.status != http.StatusSeeOther || p.location != "/" {
-			t.Fatalf("callback status %d location %q, want 303 to /", p.status, p.location)
-		}
-		b := newBrowser(t, d)
-		cb := b.mustSignIn(b.mustBegin("/projects"), demo.Admin)
-		p = b.mustGet(cb + "&return_to=" + url.QueryEscape("https://evil.example/"))
-		if p.status != http.StatusSeeOther || p.location != "/projects" {
-			t.Fatalf("callback with an added return_to: status %d location %q, want 303 to /projects", p.status, p.location)
-		}
-		sameDump(t, before, withoutLoginTrace(dump(t, d.DBPath)))
-		for _, br := range []*browser{a, b} {
-			got, err := br.me()
+		t.Run("tampered return_to", func(t *testing.T) {
+			a := newBrowser(t, d)
+			want := a.mustLogin(demo.Admin)
+			// Starting a login with a foreign return path writes nothing.
+			before := dump(t, d.DBPath)
+			for _, rt := range []string{"https://evil.example/steal", "//evil.example", "/./\\evil.example", "javascript:alert(1)"} {
+				if _, err := a.begin(rt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sameDump(t, before, dump(t, d.DBPath))
+
+			// A login started with one ends at "/", and a return_to added to
+			// the callback is ignored. Both change nothing but the sessions
+			// and the login time.
+			before = withoutLoginTrace(dump(t, d.DBPath))
+			p, err := a.login(demo.Admin, "https://evil.example/steal")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.ID != want.ID || got.Role != want.Role || strings.Join(got.Groups, ",") != strings.Join(want.Groups, ",") {
-				t.Errorf("account %+v after the tampered login, want %+v", got, want)
+			if p.status != http.StatusSeeOther || p.location != "/" {
+				t.Fatalf("callback status %d location %q, want 303 to /", p.status, p.location)
 			}
-		}
+			b := newBrowser(t, d)
+			cb := b.mustSignIn(b.mustBegin("/projects"), demo.Admin)
+			p = b.mustGet(cb + "&return_to=" + url.QueryEscape("https://evil.example/"))
+			if p.status != http.StatusSeeOther || p.location != "/projects" {
+				t.Fatalf("callback with an added return_to: status %d location %q, want 303 to /projects", p.status, p.location)
+			}
+			sameDump(t, before, withoutLoginTrace(dump(t, d.DBPath)))
+			for _, br := range []*browser{a, b} {
+				got, err := br.me()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.ID != want.ID || got.Role != want.Role || strings.Join(got.Groups, ",") != strings.Join(want.Groups, ",") {
+					t.Errorf("account %+v after the tampered login, want %+v", got, want)
+				}
+			}
+		})
 	})
 }
 

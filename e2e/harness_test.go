@@ -15,12 +15,14 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
 	"github.com/pingauthz/pingauthz/host"
 	"github.com/pingauthz/pingauthz/internal/demo"
 	"github.com/pingauthz/pingauthz/internal/pingemu"
 	"github.com/pingauthz/pingauthz/internal/procfs"
+	"github.com/pingauthz/pingauthz/internal/store/storetest"
 	"github.com/pingauthz/pingauthz/internal/testutil"
 	"github.com/pingauthz/pingauthz/sso"
 )
@@ -161,16 +163,31 @@ func (b *browser) me() (*sso.Account, error) {
 	return &a, nil
 }
 
-// dump returns every row of every table of the SQLite file, so that two
-// dumps show whether anything changed.
+// engines runs f once per directory engine: on SQLite (db "", the demo's
+// file) and on a fresh PostgreSQL schema (db its URL), which is skipped or
+// fails as storetest.NeedPostgres says.
+func engines(t *testing.T, f func(t *testing.T, db string)) {
+	t.Run("sqlite", func(t *testing.T) { f(t, "") })
+	t.Run("postgres", func(t *testing.T) { f(t, storetest.PostgresURL(t)) })
+}
+
+// dump returns every row of every table of the directory (a SQLite file
+// or a PostgreSQL URL), so that two dumps show whether anything changed.
 func dump(tb testing.TB, path string) map[string][]string {
 	tb.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.ToSlash(path)+"?mode=ro")
+	driver, dsn := "sqlite", "file:"+filepath.ToSlash(path)+"?mode=ro"
+	tablesQuery := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`
+	if strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://") {
+		driver, dsn = "pgx", path
+		tablesQuery = `SELECT table_name FROM information_schema.tables
+WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`
+	}
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+	rows, err := db.Query(tablesQuery)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -186,7 +203,7 @@ func dump(tb testing.TB, path string) map[string][]string {
 		tb.Fatal(err)
 	}
 	if len(tables) == 0 {
-		tb.Fatalf("database %s has no tables", path)
+		tb.Fatalf("database %s has no tables", redactURL(path))
 	}
 	out := make(map[string][]string, len(tables))
 	for _, t := range tables {
@@ -310,4 +327,12 @@ func (b *browser) callbackWith(authURL, q string) *page {
 	}
 	return b.mustGet(b.d.URL + host.CallbackPath + "?" + q + "&state=" +
 		url.QueryEscape(u.Query().Get("state")) + "&iss=" + url.QueryEscape(b.d.IdP.Issuer()))
+}
+
+// redactURL drops a URL's password; a path is returned as it is.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return s
 }
