@@ -3,13 +3,13 @@ package decisionlog
 import (
 	"context"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/pingauthz/pingauthz/internal/decisionlog/dltest"
+	"github.com/pingauthz/pingauthz/internal/procfs"
 )
 
 // BenchmarkLog measures what logging one decision adds to a login: the
@@ -46,23 +46,14 @@ func BenchmarkLog(b *testing.B) {
 			}
 			ctx := context.Background()
 			b.ReportAllocs()
-			start := cpuTime()
+			start := procfs.SelfCPUTime()
 			for b.Loop() {
 				d.ID = NewID()
 				if err := l.Log(ctx, d); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64((cpuTime()-start).Microseconds())/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64((procfs.SelfCPUTime()-start).Microseconds())/float64(b.N), "cpu-µs/op")
 		})
 	}
-}
-
-// cpuTime is the user and system CPU time of this process.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

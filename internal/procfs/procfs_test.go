@@ -99,3 +99,12 @@ func TestCPUTime(t *testing.T) {
 	}
 	_ = x
 }
+
+func TestSelfCPUTime(t *testing.T) {
+	before := SelfCPUTime()
+	for SelfCPUTime() == before { // spin until the clock moves
+	}
+	if after := SelfCPUTime(); after <= before || before <= 0 {
+		t.Errorf("CPU time went from %v to %v", before, after)
+	}
+}

@@ -3,12 +3,12 @@ package provider
 import (
 	"context"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pingauthz/pingauthz/internal/config"
 	"github.com/pingauthz/pingauthz/internal/decisionlog/dltest"
+	"github.com/pingauthz/pingauthz/internal/procfs"
 )
 
 // BenchmarkDecideLogged measures a decision without and with the decision
@@ -44,21 +44,13 @@ func BenchmarkDecideLogged(b *testing.B) {
 			}
 			in := loginInput(1)
 			b.ReportAllocs()
-			start := cpuTime()
+			start := procfs.SelfCPUTime()
 			for b.Loop() {
 				if _, err := p.Decide(ctx, in); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64((cpuTime()-start).Microseconds())/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64((procfs.SelfCPUTime()-start).Microseconds())/float64(b.N), "cpu-µs/op")
 		})
 	}
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

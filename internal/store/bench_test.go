@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pingauthz/pingauthz/internal/procfs"
 	"github.com/pingauthz/pingauthz/sso"
 )
 
@@ -101,19 +101,11 @@ func benchLogin(b *testing.B, s *Store, id *sso.Identity, d *sso.Decision, state
 // not the database server's.
 type cpuClock struct{ start time.Duration }
 
-func startCPU(b *testing.B) cpuClock { return cpuClock{processCPU(b)} }
+func startCPU(b *testing.B) cpuClock { return cpuClock{procfs.SelfCPUTime()} }
 
 // report adds cpu-ns/op.
 func (c cpuClock) report(b *testing.B) {
-	b.ReportMetric(float64(processCPU(b)-c.start)/float64(b.N), "cpu-ns/op")
-}
-
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(procfs.SelfCPUTime()-c.start)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkIdleCheck measures one check for directory changes on an idle

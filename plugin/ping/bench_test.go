@@ -6,11 +6,11 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pingauthz/pingauthz/internal/pingemu"
+	"github.com/pingauthz/pingauthz/internal/procfs"
 )
 
 // BenchmarkLogin measures a full login against the in-process emulator on
@@ -26,7 +26,7 @@ func BenchmarkLogin(b *testing.B) {
 			hc := &http.Client{Timeout: 10 * time.Second}
 			b.ReportAllocs()
 			var cpu time.Duration
-			began := processCPU()
+			began := procfs.SelfCPUTime()
 			for b.Loop() {
 				authURL, sealed, err := e.rp.Begin(ctx, testRedirect, "/")
 				if err != nil {
@@ -34,14 +34,14 @@ func BenchmarkLogin(b *testing.B) {
 				}
 				if mode == "rp" {
 					b.StopTimer()
-					cpu += processCPU() - began
+					cpu += procfs.SelfCPUTime() - began
 				}
 				cb, err := pingemu.Login(ctx, hc, authURL, "alice", "alice-pw")
 				if err != nil {
 					b.Fatal(err)
 				}
 				if mode == "rp" {
-					began = processCPU()
+					began = procfs.SelfCPUTime()
 					b.StartTimer()
 				}
 				if _, err := e.rp.Complete(ctx, testRedirect, sealed, cb.Query()); err != nil {
@@ -49,22 +49,11 @@ func BenchmarkLogin(b *testing.B) {
 				}
 			}
 			if mode == "rp" {
-				cpu += processCPU() - began
+				cpu += procfs.SelfCPUTime() - began
 				b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 			}
 		})
 	}
-}
-
-// processCPU is the CPU time (user and system) the test process has used:
-// on a shared machine it varies less than the wall time. It counts the
-// in-process emulator's work too.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkCompleteParallel measures Complete with 8 logins at once on the
@@ -91,7 +80,7 @@ func BenchmarkCompleteParallel(b *testing.B) {
 	b.ReportAllocs()
 	b.SetParallelism(4) // 8 goroutines on 2 CPUs
 	b.ResetTimer()
-	began := processCPU()
+	began := procfs.SelfCPUTime()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			c := <-cbs
@@ -101,6 +90,6 @@ func BenchmarkCompleteParallel(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64((processCPU()-began).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64((procfs.SelfCPUTime()-began).Nanoseconds())/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(dials.Load())/float64(b.N), "dials/op")
 }
