@@ -1,12 +1,10 @@
 package decisionlog
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -59,26 +57,6 @@ func testDecision(i int) *Decision {
 	}
 }
 
-func readLines(t *testing.T, path string) []map[string]any {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []map[string]any
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var e map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("line %q: %v", sc.Text(), err)
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
 func newLogger(t *testing.T, o Options) *Logger {
 	t.Helper()
 	l, err := New(context.Background(), o)
@@ -106,7 +84,7 @@ func TestFileEventMasked(t *testing.T) {
 	if _, ok := d.Input.Identity.Claims["secret_claim"]; !ok {
 		t.Fatal("masking changed the caller's input")
 	}
-	lines := readLines(t, path)
+	lines := dltest.ReadFile(t, path)
 	if len(lines) != 1 {
 		t.Fatalf("%d lines, want 1", len(lines))
 	}
@@ -176,7 +154,7 @@ func TestMaskFailureErasesInput(t *testing.T) {
 			if err := l.Log(context.Background(), d); err != nil {
 				t.Fatal(err)
 			}
-			lines := readLines(t, path)
+			lines := dltest.ReadFile(t, path)
 			if len(lines) != 1 {
 				t.Fatalf("%d lines, want 1", len(lines))
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/pingauthz/pingauthz/sso"
 
 	"github.com/pingauthz/pingauthz/internal/config"
+	"github.com/pingauthz/pingauthz/internal/decisionlog/dltest"
 	"github.com/pingauthz/pingauthz/internal/policybundle/bundletest"
 	"github.com/pingauthz/pingauthz/internal/testutil"
 )
@@ -83,7 +84,7 @@ func TestRemoteBundle(t *testing.T) {
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
-	events := readEvents(t, cfg.DecisionLog.File)
+	events := dltest.ReadFile(t, cfg.DecisionLog.File)
 	last := events[len(events)-1]
 	if rev := last["bundles"].(map[string]any)[BundleName].(map[string]any)["revision"]; rev != "r2" {
 		t.Errorf("event bundles %v", last["bundles"])

@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -133,7 +132,7 @@ func TestReloadChangesMask(t *testing.T) {
 	if _, err := p.Decide(ctx, loginInput(2)); err != nil {
 		t.Fatal(err)
 	}
-	events := readEvents(t, file)
+	events := dltest.ReadFile(t, file)
 	if len(events) != 2 {
 		t.Fatalf("%d events, want 2", len(events))
 	}
@@ -149,24 +148,4 @@ func TestReloadChangesMask(t *testing.T) {
 	if events[0]["revision"] == events[1]["revision"] {
 		t.Error("the reload did not change the revision in the events")
 	}
-}
-
-func readEvents(t *testing.T, path string) []map[string]any {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []map[string]any
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var e map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, e)
-	}
-	return out
 }

@@ -1,14 +1,17 @@
 // Package dltest is a decision-log collector for tests: an HTTP server on
 // loopback that speaks OPA's decision-log upload protocol (POST /logs, a
 // gzip-compressed JSON array of events) and can be taken down and brought
-// back. It is for tests only.
+// back, and a reader of decision-log files. It is for tests and the load
+// program; no production package imports it.
 package dltest
 
 import (
+	"bufio"
 	"compress/gzip"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -49,12 +52,21 @@ type Collector struct {
 
 // New starts a collector; the test's cleanup stops it.
 func New(t testing.TB) *Collector {
+	c := Start()
+	t.Cleanup(c.Close)
+	return c
+}
+
+// Start starts a collector on loopback; Close stops it.
+func Start() *Collector {
 	c := &Collector{counts: map[string]int{}, changed: make(chan struct{})}
 	c.srv = httptest.NewServer(http.HandlerFunc(c.serve))
 	c.URL = c.srv.URL
-	t.Cleanup(c.srv.Close)
 	return c
 }
+
+// Close stops the collector.
+func (c *Collector) Close() { c.srv.Close() }
 
 // SetMode changes how uploads are answered from now on.
 func (c *Collector) SetMode(m Mode) {
@@ -145,6 +157,31 @@ func (c *Collector) Counts() map[string]int {
 	out := make(map[string]int, len(c.counts))
 	for k, v := range c.counts {
 		out[k] = v
+	}
+	return out
+}
+
+// ReadFile reads a decision-log file of JSON lines, failing the test on an
+// unreadable file or line.
+func ReadFile(t testing.TB, path string) []Event {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []Event
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var e Event
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("%s: line %q: %v", path, sc.Text(), err)
+		}
+		out = append(out, e)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
