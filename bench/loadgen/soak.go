@@ -1,24 +1,21 @@
 package main
 
 import (
-	"bufio"
-	"compress/gzip"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pingauthz/pingauthz/internal/config"
+	"github.com/pingauthz/pingauthz/internal/decisionlog/dltest"
 	"github.com/pingauthz/pingauthz/internal/demo"
+	"github.com/pingauthz/pingauthz/internal/metrics/metricstest"
 	"github.com/pingauthz/pingauthz/internal/pingemu"
 )
 
@@ -41,11 +38,8 @@ var soakFigures = []struct{ name, metric string }{
 // change from the first tick after warm-up to the last, and what the
 // collector got.
 func (b *bench) soak(dur, every time.Duration, concurrency, repeat int) error {
-	col, err := startCollector()
-	if err != nil {
-		return err
-	}
-	defer col.close()
+	col := dltest.Start()
+	defer col.Close()
 	policyDir := filepath.Join(b.dir, "policy")
 	if err := os.MkdirAll(policyDir, 0o755); err != nil {
 		return err
@@ -60,7 +54,7 @@ func (b *bench) soak(dur, every time.Duration, concurrency, repeat int) error {
 	d, err := b.pingauthzWith("pingauthz", sqliteIn(b.dir, "soak"), 1,
 		[]string{
 			config.VarName("policy__dir", false) + "=" + policyDir,
-			config.VarName("decision_log__url", false) + "=" + col.url,
+			config.VarName("decision_log__url", false) + "=" + col.URL,
 		},
 		[]string{"--metrics-listen", metricsAddr})
 	if err != nil {
@@ -105,13 +99,17 @@ func (b *bench) soak(dur, every time.Duration, concurrency, repeat int) error {
 		if err != nil {
 			return err
 		}
-		up := col.flip()
+		mode, state := dltest.Unavailable, "down"
+		if n%2 == 0 {
+			mode, state = dltest.Up, "up"
+		}
+		col.SetMode(mode)
 		row, err := scrape(metricsURL)
 		if err != nil {
 			return err
 		}
 		samples = append(samples, row)
-		fmt.Printf("%4.0f %7d %6s %9s", time.Since(start).Seconds(), logins.Load(), set, map[bool]string{true: "up", false: "down"}[up])
+		fmt.Printf("%4.0f %7d %6s %9s", time.Since(start).Seconds(), logins.Load(), set, state)
 		for i, v := range row {
 			fmt.Printf(" %*s", len(soakFigures[i].name), figure(soakFigures[i].name, v))
 		}
@@ -120,7 +118,7 @@ func (b *bench) soak(dur, every time.Duration, concurrency, repeat int) error {
 	if err := <-loginErr; err != nil {
 		return err
 	}
-	col.setUp(true)
+	col.SetMode(dltest.Up)
 	if len(samples) >= 3 {
 		first, last := samples[1], samples[len(samples)-1] // the first tick is warm-up
 		fmt.Printf("\nfrom %.0f s to the end:\n", every.Seconds()*2)
@@ -128,14 +126,21 @@ func (b *bench) soak(dur, every time.Duration, concurrency, repeat int) error {
 			fmt.Printf("  %-18s %s -> %s\n", f.name, figure(f.name, first[i]), figure(f.name, last[i]))
 		}
 	}
-	stats, err := scrapeAll(metricsURL)
+	fams, err := metricstest.Scrape(context.Background(), metricsURL)
 	if err != nil {
 		return err
 	}
+	value := func(name string) float64 { v, _ := fams.Value(name); return v }
 	fmt.Printf("\n%d logins in %s; policy reloads %v, rejected %v; decision-log events %v, dropped %v\n",
-		logins.Load(), dur, stats["pingauthz_policy_reloads_total"], stats["pingauthz_policy_reload_failures_total"],
-		stats["pingauthz_decision_log_events_total"], stats["pingauthz_decision_log_dropped_events_total"])
-	got, dups := col.counts()
+		logins.Load(), dur, value("pingauthz_policy_reloads_total"), value("pingauthz_policy_reload_failures_total"),
+		value("pingauthz_decision_log_events_total"), value("pingauthz_decision_log_dropped_events_total"))
+	counts := col.Counts()
+	got, dups := len(counts), 0
+	for _, n := range counts {
+		if n > 1 {
+			dups++
+		}
+	}
 	fmt.Printf("collector so far: %d distinct events, %d received more than once (the rest are buffered for the next upload)\n", got, dups)
 	return nil
 }
@@ -207,13 +212,13 @@ func freeAddr() (string, error) {
 
 // scrape returns the soak figures from the metrics at url.
 func scrape(url string) ([]float64, error) {
-	all, err := scrapeAll(url)
+	fams, err := metricstest.Scrape(context.Background(), url)
 	if err != nil {
 		return nil, err
 	}
 	row := make([]float64, len(soakFigures))
 	for i, f := range soakFigures {
-		v, ok := all[f.metric]
+		v, ok := fams.Value(f.metric)
 		if !ok {
 			return nil, fmt.Errorf("soak: %s has no %s", url, f.metric)
 		}
@@ -222,121 +227,9 @@ func scrape(url string) ([]float64, error) {
 	return row, nil
 }
 
-// scrapeAll reads the unlabelled samples of the text format at url.
-func scrapeAll(url string) (map[string]float64, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("soak: GET %s: %s", url, resp.Status)
-	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "#") || strings.Contains(line, "{") {
-			continue
-		}
-		name, value, ok := strings.Cut(line, " ")
-		if !ok {
-			continue
-		}
-		if v, err := strconv.ParseFloat(value, 64); err == nil {
-			out[name] = v
-		}
-	}
-	return out, sc.Err()
-}
-
 func figure(name string, v float64) string {
 	if strings.HasSuffix(name, " MB") {
 		return fmt.Sprintf("%.1f", v/(1<<20))
 	}
 	return fmt.Sprintf("%.0f", v)
-}
-
-// collector is a decision-log collector that can be taken down: it answers
-// 503 while down and counts the events it received, by decision_id.
-type collector struct {
-	url  string
-	srv  *http.Server
-	mu   sync.Mutex
-	up   bool
-	seen map[string]int
-}
-
-func startCollector() (*collector, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	c := &collector{url: "http://" + ln.Addr().String(), up: true, seen: map[string]int{}}
-	c.srv = &http.Server{Handler: http.HandlerFunc(c.serve), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = c.srv.Serve(ln) }()
-	return c, nil
-}
-
-func (c *collector) serve(w http.ResponseWriter, r *http.Request) {
-	c.mu.Lock()
-	up := c.up
-	c.mu.Unlock()
-	if !up {
-		http.Error(w, "collector down", http.StatusServiceUnavailable)
-		return
-	}
-	zr, err := gzip.NewReader(r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	var events []struct {
-		ID string `json:"decision_id"`
-	}
-	if err := json.NewDecoder(zr).Decode(&events); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	c.mu.Lock()
-	for _, e := range events {
-		c.seen[e.ID]++
-	}
-	c.mu.Unlock()
-}
-
-// flip takes the collector down or brings it back, and says whether it
-// is up now.
-func (c *collector) flip() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.up = !c.up
-	return c.up
-}
-
-func (c *collector) setUp(up bool) {
-	c.mu.Lock()
-	c.up = up
-	c.mu.Unlock()
-}
-
-// counts returns the distinct events received and how many came more
-// than once.
-func (c *collector) counts() (distinct, repeated int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, n := range c.seen {
-		if n > 1 {
-			repeated++
-		}
-	}
-	return len(c.seen), repeated
-}
-
-func (c *collector) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		_ = c.srv.Close()
-	}
 }

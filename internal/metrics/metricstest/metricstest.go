@@ -1,6 +1,6 @@
 // Package metricstest reads metrics in tests: it scrapes a metrics
 // endpoint or gathers a registry, and looks values up by name and labels.
-// It is for tests only; no production package imports it.
+// It is for tests and the load program; no production package imports it.
 package metricstest
 
 import (
