@@ -17,23 +17,14 @@ import (
 // float64).
 
 func identityToProto(id *sso.Identity) (*pb.Identity, error) {
-	var claims []byte
+	p := identityToProtoWithoutClaims(id)
 	if len(id.Claims) > 0 {
 		var err error
-		if claims, err = json.Marshal(id.Claims); err != nil {
+		if p.Claims, err = json.Marshal(id.Claims); err != nil {
 			return nil, fmt.Errorf("plugin: encoding the claims of %q: %w", id.Subject, err)
 		}
 	}
-	return &pb.Identity{
-		Issuer:        id.Issuer,
-		Subject:       id.Subject,
-		UserId:        id.UserID,
-		Email:         id.Email,
-		EmailVerified: id.EmailVerified,
-		Name:          id.Name,
-		Groups:        id.Groups,
-		Claims:        claims,
-	}, nil
+	return p, nil
 }
 
 // identityToProtoWithoutClaims is the identity Complete sends the host,
