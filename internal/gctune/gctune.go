@@ -3,10 +3,7 @@
 // operator's choice.
 package gctune
 
-import (
-	"runtime/debug"
-	"strconv"
-)
+import "runtime/debug"
 
 // Percent is the GC target (GOGC) the server and the plugin run with unless
 // GOGC is set. A login allocates a lot that dies at once; at 200 a login
@@ -14,15 +11,10 @@ import (
 // about 3 MB more resident memory per process (bench/README.md).
 const Percent = 200
 
-// Apply sets the GC target to Percent when getenv("GOGC") is empty, and
-// returns the target in force.
-func Apply(getenv func(string) string) int {
-	if v := getenv("GOGC"); v != "" {
-		if n, err := strconv.Atoi(v); err == nil {
-			return n
-		}
-		return -1 // "off", or a value the runtime ignored
+// Apply sets the GC target to Percent unless getenv("GOGC") is set, in
+// which case the runtime has already applied it.
+func Apply(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(Percent)
 	}
-	debug.SetGCPercent(Percent)
-	return Percent
 }
