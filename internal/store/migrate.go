@@ -1,5 +1,11 @@
 package store
 
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
 // KnownSchemaVersion is the newest schema version this program knows.
 // Version n is the same schema on both engines.
 func KnownSchemaVersion() int { return len(sqliteMigrations) }
@@ -98,4 +104,18 @@ CREATE TABLE directory_version (
 ) STRICT;
 INSERT INTO directory_version (id, version) VALUES (1, 1);
 `,
+}
+
+// applySteps runs the steps after version have in tx and says whether
+// there were any. A schema newer than steps is a SchemaVersionError.
+func applySteps(ctx context.Context, tx *sql.Tx, have int, steps []string) (pending bool, err error) {
+	if have > len(steps) {
+		return false, &SchemaVersionError{Have: have, Known: len(steps)}
+	}
+	for v := have; v < len(steps); v++ {
+		if _, err := tx.ExecContext(ctx, steps[v]); err != nil {
+			return false, fmt.Errorf("migrate: schema version %d: %w", v+1, err)
+		}
+	}
+	return have < len(steps), nil
 }

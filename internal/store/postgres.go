@@ -70,16 +70,8 @@ func migratePostgres(ctx context.Context, db *sql.DB, steps []string) (int, erro
 	if err != nil {
 		return 0, err
 	}
-	if have > len(steps) {
-		return have, &SchemaVersionError{Have: have, Known: len(steps)}
-	}
-	if have == len(steps) {
-		return have, nil
-	}
-	for v := have; v < len(steps); v++ {
-		if _, err := tx.ExecContext(ctx, steps[v]); err != nil {
-			return have, fmt.Errorf("migrate: schema version %d: %w", v+1, err)
-		}
+	if pending, err := applySteps(ctx, tx, have, steps); err != nil || !pending {
+		return have, err
 	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM schema_version"); err != nil {
 		return have, fmt.Errorf("migrate: record schema version: %w", err)

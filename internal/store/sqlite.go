@@ -139,16 +139,8 @@ func migrateSQLite(ctx context.Context, db *sql.DB, steps []string) (int, error)
 	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
 		return 0, fmt.Errorf("migrate: read schema version: %w", err)
 	}
-	if have > len(steps) {
-		return have, &SchemaVersionError{Have: have, Known: len(steps)}
-	}
-	if have == len(steps) {
-		return have, nil
-	}
-	for v := have; v < len(steps); v++ {
-		if _, err := tx.ExecContext(ctx, steps[v]); err != nil {
-			return have, fmt.Errorf("migrate: schema version %d: %w", v+1, err)
-		}
+	if pending, err := applySteps(ctx, tx, have, steps); err != nil || !pending {
+		return have, err
 	}
 	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
 	if err != nil {
