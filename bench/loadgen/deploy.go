@@ -210,12 +210,10 @@ type peerOptions struct {
 // nonce checked and an allowed-group check, on a free loopback port (it
 // cannot take an inherited listener), picked before it starts.
 func startPeer(opts peerOptions) (*deployment, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	base := "http://" + addr
 	if err := opts.register(base + "/oauth2/callback"); err != nil {
 		return nil, err
@@ -249,6 +247,16 @@ func startPeer(opts peerOptions) (*deployment, error) {
 		return nil, fmt.Errorf("oauth2-proxy: %w", err)
 	}
 	return d, nil
+}
+
+// freeAddr returns a loopback address that was free a moment ago.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // waitReady polls url until it answers 200, for at most a minute.
